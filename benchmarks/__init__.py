@@ -1,0 +1,1 @@
+"""Benchmarks: our code beside a baseline (usually aiortc) in the same process."""
