@@ -172,7 +172,7 @@ class _Collector:
 
 def _serve(collector: _Collector) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             body = PAGE.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -180,7 +180,7 @@ def _serve(collector: _Collector) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             query = parse_qs(urlparse(self.path).query)
             name = query.get("name", ["?"])[0]
             data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -195,7 +195,7 @@ def _serve(collector: _Collector) -> ThreadingHTTPServer:
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

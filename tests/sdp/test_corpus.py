@@ -91,7 +91,7 @@ def test_accessors_match_a_naive_scan(path: Path) -> None:
     assert sd.bundle == (bundle[0] if bundle else None)
     assert sd.ice_lite == ("a=ice-lite" in session)
     assert sd.extmap_allow_mixed == ("a=extmap-allow-mixed" in session)
-    for media, lines in zip(sd.media, media_texts):
+    for media, lines in zip(sd.media, media_texts, strict=True):
         fields = lines[0][2:].split(" ")
         assert media.kind == fields[0]
         assert media.port == int(fields[1])
@@ -264,7 +264,7 @@ def test_handwritten_styles() -> None:
     assert data.max_message_size == 1073741823
     assert isinstance(firefox.fingerprints[0], Fingerprint)
 
-    text, legacy = load("handwritten-legacy-sctpmap.sdp")
+    _, legacy = load("handwritten-legacy-sctpmap.sdp")
     (media,) = legacy.media
     assert media.attribute("sctpmap") == "5000 webrtc-datachannel 1024"
     assert media.sctp_port is None and media.protocol == "DTLS/SCTP"
