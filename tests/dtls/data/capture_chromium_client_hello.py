@@ -9,8 +9,9 @@ aiortc is the Python peer and the offerer (``a=setup:actpass``); headless
 Chromium answers and picks ``active``, so Chromium is the DTLS client. The
 script wraps aioice's ``Connection.recv`` (what aiortc's DTLS transport
 reads) and records the datagrams whose first byte is in the DTLS range
-(RFC 7983), then writes the datagrams of the first ClientHello (epoch 0, handshake type 1, lowest message_seq), one hex
-line per datagram, in arrival order.
+(RFC 7983), then writes the datagrams of the first ClientHello (epoch 0,
+handshake type 1, lowest message_seq), one hex line per datagram, in arrival
+order.
 """
 
 from __future__ import annotations
