@@ -642,7 +642,9 @@ class StunMessage:
         return [
             kind
             for kind, _ in self.attributes
-            if kind < 0x8000 and kind not in _DECODERS and kind not in _SECURITY_ATTRIBUTES
+            if kind < 0x8000
+            and kind not in _DECODERS
+            and kind not in _SECURITY_ATTRIBUTES
             and kind not in _RAW_KNOWN
         ]
 
@@ -836,9 +838,7 @@ class StunMessage:
         prepared = _SHA1_KEYS.get(key)
         if prepared is None:
             prepared = _hmac_key(key, "sha1")
-        expected = prepared.digest_with_length(
-            raw, offset, offset - HEADER_LENGTH + 24
-        )
+        expected = prepared.digest_with_length(raw, offset, offset - HEADER_LENGTH + 24)
         return hmac.compare_digest(expected, raw[offset + 4 : offset + 24])
 
     def verify_integrity_sha256(self, key: bytes) -> bool:
@@ -880,9 +880,7 @@ class StunMessage:
 def saslprep(text: str) -> str:
     """SASLprep (RFC 4013) as RFC 5389 section 15.4 applies it to passwords."""
     mapped = "".join(
-        " " if stringprep.in_table_c12(ch) else ch
-        for ch in text
-        if not stringprep.in_table_b1(ch)
+        " " if stringprep.in_table_c12(ch) else ch for ch in text if not stringprep.in_table_b1(ch)
     )
     normalized = unicodedata.normalize("NFKC", mapped)
     for ch in normalized:
