@@ -1040,8 +1040,10 @@ def _split_lines(text: str) -> list[str]:
         lines = text.split("\r\n")
     else:
         lines = text.split("\n")
+        last = len(lines) - 1
         for index, line in enumerate(lines):
-            if line.endswith("\r"):
+            # Only a CR right before an LF ends a line.
+            if index < last and line.endswith("\r"):
                 line = lines[index] = line[:-1]
             if "\r" in line:
                 raise SdpParseError("stray carriage return", line_number=index + 1, line=line)
