@@ -874,6 +874,10 @@ class SessionDescription(_Section):
     def copy(self) -> SessionDescription:
         return SessionDescription(list(self.lines), [m.copy() for m in self.media])
 
+    def __bytes__(self) -> bytes:
+        """The UTF-8 text, as it goes into a signalling message."""
+        return str(self).encode("utf-8")
+
     def __str__(self) -> str:
         parts = ["\r\n".join(self.lines)]
         for media in self.media:
