@@ -614,9 +614,12 @@ class IceAgent:
                 return
 
         self._respond(request, socket_id, remote_address, key)
+        # RFC 8445 section 12: be ready for data on any pair the peer checked
+        # (its DTLS may start before our own check of this pair succeeds).
+        route = (socket_id, remote_address)
+        self.valid_routes.add(route)
 
         # Peer-reflexive remote candidate, RFC 8445 section 7.3.1.3.
-        route = (socket_id, remote_address)
         pair = self._pairs_by_route.get(route)
         if pair is None:
             remote = self._remote_by_address(remote_address)
