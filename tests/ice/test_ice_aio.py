@@ -101,7 +101,8 @@ async def test_unresolved_mdns_candidates_still_connect_through_prflx() -> None:
         await a.gather()
         await b.gather()
         # B only ever sees A's candidates as mDNS names that nobody answers.
-        await signal(a, b, lambda c: replace(c, address="7f9c54ae-7d5c-4e55-9f0e-1d4a2b3c4d5e.local"))
+        hidden = "7f9c54ae-7d5c-4e55-9f0e-1d4a2b3c4d5e.local"
+        await signal(a, b, lambda c: replace(c, address=hidden))
         await signal(b, a)
         await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
         assert [c.type for c in b.agent.remote_candidates] == ["prflx"]
@@ -266,7 +267,7 @@ async def test_port_range_is_honoured() -> None:
 
 @pytest.fixture
 def aioice_on_loopback(monkeypatch: pytest.MonkeyPatch) -> object:
-    aioice = pytest.importorskip("aioice", reason="aioice not found")
+    pytest.importorskip("aioice", reason="aioice not found")
     import aioice.ice
 
     # aioice leaves out loopback; tests stay on 127.0.0.1.
