@@ -311,3 +311,39 @@ async def test_interop_with_aioice(aioice_on_loopback: object, we_control: bool)
     finally:
         ours.close()
         await theirs.close()
+
+
+async def test_ipv6_loopback() -> None:
+    probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("IPv6 loopback (::1) not available")
+    finally:
+        probe.close()
+    a_seen, b_seen = Collector(), Collector()
+    a = make_connection(True, a_seen, addresses=["::1"])
+    b = make_connection(False, b_seen, addresses=["::1"])
+    try:
+        await a.gather()
+        await b.gather()
+        await signal(a, b)
+        await signal(b, a)
+        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        a.send_payload(b"\x80over ipv6")
+        await b_seen.wait_payloads(1)
+        assert b.agent.selected_pair is not None
+        assert b.agent.selected_pair.remote_address[0] == "::1"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_local_addresses_respect_loopback_and_families() -> None:
+    from webrtc.ice.aio import local_addresses
+
+    without = local_addresses(include_loopback=False)
+    assert "127.0.0.1" not in without and "::1" not in without
+    assert all(not a.startswith("fe80") for a in without)
+    assert "127.0.0.1" in local_addresses(ipv6=False, include_loopback=True)
+    assert all(":" not in a for a in local_addresses(ipv6=False, include_loopback=True))

@@ -229,6 +229,7 @@ class IceAgent:
         disconnected_timeout: float = 7.5,
         consent_timeout: float = 30.0,
         software: str | None = None,
+        aggressive_nomination: bool = False,
     ) -> None:
         self._rng = rng if rng is not None else random.SystemRandom()
         self.role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
@@ -249,6 +250,10 @@ class IceAgent:
         self.disconnected_timeout = disconnected_timeout
         self.consent_timeout = consent_timeout
         self.software = software
+        # RFC 5245 aggressive nomination (every check of the controlling agent
+        # carries USE-CANDIDATE); off by default, as RFC 8445 deprecates it,
+        # but always accepted from a controlling peer.
+        self.aggressive_nomination = aggressive_nomination
 
         self.state = IceState.NEW
         self._local: list[_LocalEntry] = []
@@ -463,6 +468,7 @@ class IceAgent:
         attributes.append((_PRIORITY, self._prflx_priority(pair.local)))
         if self.controlling:
             attributes.append((_ICE_CONTROLLING, self.tie_breaker))
+            nominate = nominate or self.aggressive_nomination
             if nominate:
                 attributes.append((_USE_CANDIDATE, True))
         else:
@@ -726,9 +732,10 @@ class IceAgent:
         if mapped is not None and not any(
             (e.candidate.address, e.candidate.port) == mapped for e in self._local
         ):
-            # A local peer-reflexive candidate (RFC 8445 section 7.2.5.3.1):
-            # recorded for diagnostics; the pair's route is what carries data.
-            pass
+            # A local peer-reflexive candidate (RFC 8445 section 7.2.5.3.1),
+            # with the priority our request advertised. It is not signalled,
+            # and sends from the base's socket: the pair's route is unchanged.
+            self._learn_local_prflx(pair, mapped)
         pair.state = PairState.SUCCEEDED
         self.valid_routes.add(pair.route)
         for other in self.pairs:
@@ -745,6 +752,23 @@ class IceAgent:
         else:
             self._valid_pair_found(pair, now)
         self._update_completed()
+
+    def _learn_local_prflx(self, pair: CandidatePair, mapped: Address) -> None:
+        base = pair.local
+        candidate = Candidate(
+            foundation=self._foundations.setdefault(
+                ("prflx", base.address, ""), str(len(self._foundations) + 1)
+            ),
+            component=1,
+            transport="udp",
+            priority=self._prflx_priority(base),
+            address=mapped[0],
+            port=mapped[1],
+            type="prflx",
+            related_address=base.address,
+            related_port=base.port,
+        )
+        self._local.append(_LocalEntry(candidate, pair.socket_id, is_base=False))
 
     def _valid_pair_found(self, pair: CandidatePair, now: float) -> None:
         if self.selected_pair is None:
