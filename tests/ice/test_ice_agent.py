@@ -380,3 +380,42 @@ def test_local_peer_reflexive_candidate_is_learned_from_the_mapped_address() -> 
     prflx = [c for c in a.agent.local_candidates if c.type == "prflx"]
     assert [(c.address, c.port) for c in prflx] == [("10.0.0.1", 4000)]
     assert prflx[0].related_address == "192.0.2.10"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    a_controlling=st.booleans(),
+    b_controlling=st.booleans(),
+    loss=st.sampled_from([0.0, 0.1, 0.3]),
+    delay=st.floats(0.0, 0.2),
+    jitter=st.floats(0.0, 0.05),
+    signaling_delay=st.floats(0.0, 1.0),
+    withhold_a=st.booleans(),
+)
+def test_any_network_and_role_connects_to_one_agreed_route(
+    seed: int,
+    a_controlling: bool,
+    b_controlling: bool,
+    loss: float,
+    delay: float,
+    jitter: float,
+    signaling_delay: float,
+    withhold_a: bool,
+) -> None:
+    network, a, b, _ = make_pair(
+        a_controlling,
+        b_controlling,
+        seed=seed,
+        link=LinkConfig(delay=delay, jitter=jitter, loss=loss),
+        signaling_delay=signaling_delay,
+        to_b=(lambda c: None) if withhold_a else (lambda c: c),
+    )
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=40.0)
+    assert {a.agent.role, b.agent.role} == {IceRole.CONTROLLING, IceRole.CONTROLLED}
+    # Both ends settle on the same 5-tuple once nomination traffic has landed.
+    network.advance(2.0)
+    same_route(a, b)

@@ -179,6 +179,7 @@ class CandidatePair:
     use_candidate_received: bool = False
     nominate_pending: bool = False  # the next check of this pair carries USE-CANDIDATE
     use_candidate_in_flight: bool = False  # the check in flight carries USE-CANDIDATE
+    checked_as: IceRole | None = None  # our role when the check in flight was sent
     transaction: StunTransaction | None = None
     transaction_id: bytes = b""
 
@@ -480,6 +481,7 @@ class IceAgent:
         pair.transaction = transaction
         pair.transaction_id = transaction_id
         pair.use_candidate_in_flight = nominate and self.controlling
+        pair.checked_as = self.role
         pair.nominate_pending = False
         pair.state = PairState.IN_PROGRESS
         self._last_check = now
@@ -712,8 +714,12 @@ class IceAgent:
         if response.message_class == MessageClass.ERROR:
             error = response.error_code
             if error is not None and error.code == 487:
-                # RFC 8445 section 7.2.5.1: switch role and retry the check.
-                self._switch_role(IceRole.CONTROLLED if self.controlling else IceRole.CONTROLLING)
+                # RFC 8445 section 7.2.5.1: take the role opposite to the one
+                # the request claimed (unless already switched) and retry.
+                if pair.checked_as is self.role:
+                    self._switch_role(
+                        IceRole.CONTROLLED if self.controlling else IceRole.CONTROLLING
+                    )
                 pair.state = PairState.WAITING
                 self._trigger(pair, nominate=pair.use_candidate_in_flight)
                 pair.use_candidate_in_flight = False
