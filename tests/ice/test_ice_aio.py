@@ -347,3 +347,33 @@ def test_local_addresses_respect_loopback_and_families() -> None:
     assert all(not a.startswith("fe80") for a in without)
     assert "127.0.0.1" in local_addresses(ipv6=False, include_loopback=True)
     assert all(":" not in a for a in local_addresses(ipv6=False, include_loopback=True))
+
+
+async def test_ice_restart_over_loopback_keeps_data_flowing() -> None:
+    a_seen, b_seen = Collector(), Collector()
+    a = make_connection(True, a_seen)
+    b = make_connection(False, b_seen)
+    try:
+        await a.gather()
+        await b.gather()
+        await signal(a, b)
+        await signal(b, a)
+        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        old_ufrag = a.local_ufrag
+        a.restart()
+        b.restart()
+        assert a.local_ufrag != old_ufrag
+        a.send_payload(b"\x80during restart")
+        await b_seen.wait_payloads(1)
+        await signal(a, b)
+        await signal(b, a)
+        await asyncio.wait_for(
+            _until(lambda: a.agent._nominated_selected and b.agent._nominated_selected), 5.0
+        )
+        a.send_payload(b"\x80after restart")
+        await b_seen.wait_payloads(2)
+        assert b_seen.payloads == [b"\x80during restart", b"\x80after restart"]
+        assert a.state in (IceState.CONNECTED, IceState.COMPLETED)
+    finally:
+        a.close()
+        b.close()

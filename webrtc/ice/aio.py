@@ -403,7 +403,12 @@ class IceConnection:
         agent: IceAgent | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        self.loop = loop or asyncio.get_event_loop()
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+        self.loop = loop
         self._rng = rng or random.SystemRandom()
         self.agent = agent or IceAgent(controlling, rng=self._rng)
         self.stun_servers = list(stun_servers)
