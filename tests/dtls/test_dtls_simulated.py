@@ -229,3 +229,21 @@ def test_no_srtp_when_not_offered(client_certificate: Certificate,
     pair.handshake(timeout=5)
     done = _complete(pair.server_node.events)
     assert done.srtp_profile is None and done.srtp_keying_material is None
+
+
+def test_replay_window() -> None:
+    from webrtc.dtls.connection import _ReplayWindow
+
+    window = _ReplayWindow()
+    assert not window.seen(0)
+    window.mark(0)
+    assert window.seen(0)
+    window.mark(5)
+    assert not window.seen(3) and window.seen(5) and window.seen(0)
+    window.mark(3)
+    assert window.seen(3)
+    window.mark(100)
+    assert window.seen(36)  # older than the 64-record window: treated as replay
+    assert not window.seen(37) and not window.seen(99)
+    window.mark((1 << 48) - 1)  # a huge jump must stay cheap
+    assert window.seen(100) and not window.seen((1 << 48) - 2)

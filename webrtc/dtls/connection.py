@@ -85,6 +85,9 @@ __all__ = [
 ]
 
 _U24 = struct.Struct(">I")
+_GCM_RECORD_HEAD = struct.Struct(">BHQHQ")  # record header and explicit nonce
+_SEQ_MASK = (1 << 48) - 1
+_EPOCH1 = 1 << 48
 _CCS_PAYLOAD = b"\x01"
 _MAX_FUTURE_MESSAGES = 16  # handshake messages buffered ahead of the expected one
 _MAX_EARLY_RECORDS = 32  # next-epoch records buffered until their keys exist
@@ -259,7 +262,9 @@ class _ReplayWindow:
     def mark(self, seq: int) -> None:
         if seq > self.top:
             shift = seq - self.top
-            self.bitmap = ((self.bitmap << shift) | 1) & ((1 << _REPLAY_WINDOW) - 1)
+            # A jump of 2**47 must not build a 2**47-bit integer.
+            self.bitmap = (((self.bitmap << shift) | 1) & ((1 << _REPLAY_WINDOW) - 1)
+                           if shift < _REPLAY_WINDOW else 1)
             self.top = seq
         else:
             self.bitmap |= 1 << (self.top - seq)
@@ -320,6 +325,7 @@ class DtlsConnection:
         self._early_records: list[bytes] = []
         self._app_write: RecordProtection | None = None  # epoch 1, once connected
         self._app_read: RecordProtection | None = None
+        self._app_read_gcm: RecordProtection | None = None  # set for the GCM fast path
 
         # handshake
         self._step = _Step.WAIT_SERVER_HELLO if is_client else _Step.WAIT_CLIENT_HELLO
@@ -370,6 +376,30 @@ class DtlsConnection:
 
     def receive_datagram(self, data: bytes, now: float) -> None:
         """Process one datagram from the network; never raises."""
+        gcm = self._app_read_gcm
+        if gcm is not None and data[:3] == b"\x17\xfe\xfd" and len(data) >= 37:
+            # Fast path: one GCM application-data record of epoch 1, the
+            # data-channel hot path. Anything unusual takes the general path.
+            _, _, epoch_seq, length, explicit = _GCM_RECORD_HEAD.unpack_from(data)
+            if length + 13 == len(data) and epoch_seq >> 48 == 1:
+                stats = self.stats
+                stats.datagrams_received += 1
+                stats.records_received += 1
+                seq = epoch_seq & _SEQ_MASK
+                window = self._replay[1]
+                top = window.top
+                if seq <= top and (top - seq >= _REPLAY_WINDOW
+                                   or window.bitmap >> (top - seq) & 1):
+                    stats.replays += 1
+                    return
+                try:
+                    plaintext = gcm.open_gcm_record(data, epoch_seq, explicit)
+                except InvalidTag:
+                    stats.auth_failures += 1
+                    return
+                window.mark(seq)
+                self._events.append(ApplicationData(plaintext))
+                return
         if self.state in (DtlsState.CLOSED, DtlsState.FAILED):
             return
         self.stats.datagrams_received += 1
@@ -398,9 +428,10 @@ class DtlsConnection:
             raise RuntimeError(f"cannot send application data in state {self.state.value}")
         if len(data) > _MAX_PLAINTEXT:
             raise ValueError("application data record larger than 16384 bytes")
-        seq = self._write_seq[1]
-        self._write_seq[1] = seq + 1
-        self._outgoing.append(protection.seal(23, DTLS1_2, (1 << 48) | seq, data))
+        sequence_numbers = self._write_seq
+        seq = sequence_numbers[1]
+        sequence_numbers[1] = seq + 1
+        self._outgoing.append(protection.seal_application_data(_EPOCH1 | seq, data))
         self.stats.records_sent += 1
 
     def close(self) -> None:
@@ -1075,6 +1106,8 @@ class DtlsConnection:
         self._partials.clear()
         self._app_write = self._write_protection[1]
         self._app_read = self._read_protection[1]
+        if not self._suite.chacha:
+            self._app_read_gcm = self._app_read
         material = None
         if self._srtp_profile is not None:
             profile = self._srtp_profile
@@ -1164,6 +1197,7 @@ class DtlsConnection:
 
     def _end(self, state: DtlsState) -> None:
         self.state = state
+        self._app_read_gcm = None
         self._flight_timer = None
         self._flight = []
         self._partials.clear()
