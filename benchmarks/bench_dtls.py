@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
+import struct
+import time
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,6 +21,27 @@ from webrtc.dtls import Certificate, DtlsConnection, DtlsState
 _RECORD_SIZE = 1200
 _BATCH = 200
 _MB = _BATCH * _RECORD_SIZE / 1e6
+
+
+def _cpu_rate(function: Callable[[], object], work: float, repeats: int = 7,
+              min_time: float = 0.2) -> float:
+    """Like :func:`benchmarks.common.rate` but on this process's CPU time.
+
+    The machine is shared by several busy processes; wall time of a pure-CPU
+    loop then mostly measures the neighbours. CPU time measures our loop.
+    """
+    function()
+    rates = []
+    for _ in range(repeats):
+        calls = 0
+        start = time.process_time()
+        elapsed = 0.0
+        while elapsed < min_time:
+            function()
+            calls += 1
+            elapsed = time.process_time() - start
+        rates.append(calls * work / elapsed)
+    return statistics.median(rates)
 
 
 def _certificates() -> tuple[Certificate, Certificate]:
@@ -123,14 +148,44 @@ def _record_rows() -> list[Row]:
             nonce = salt + sequence.to_bytes(8, "big")
             aead.decrypt(nonce, aead.encrypt(nonce, payload, aad), aad)
 
-    return [Row(
-        name="dtls (b) 1200 B records protect+unprotect",
-        unit="MB/s",
-        ours=lambda: rate(ours, work=_MB),
-        baseline=lambda: rate(bare, work=_MB),
-        baseline_name="bare cryptography AESGCM seal+open",
-        goal=0.6,
-    )]
+    record_layer = _record_layer_function(client, server, payload)
+    return [
+        Row(
+            name="dtls (b) 1200 B record protect+unprotect",
+            unit="MB/s (CPU)",
+            ours=lambda: _cpu_rate(record_layer, work=_MB),
+            baseline=lambda: _cpu_rate(bare, work=_MB),
+            baseline_name="bare cryptography AESGCM seal+open",
+            goal=0.6,
+        ),
+        Row(
+            name="dtls (b') 1200 B records send→receive→event",
+            unit="MB/s (CPU)",
+            ours=lambda: _cpu_rate(ours, work=_MB),
+            baseline=lambda: _cpu_rate(bare, work=_MB),
+            baseline_name="bare cryptography AESGCM seal+open",
+            goal=0.6,
+        ),
+    ]
+
+
+def _record_layer_function(client: DtlsConnection, server: DtlsConnection,
+                           payload: bytes) -> Callable[[], None]:
+    """Record protection alone: seal a record and open it, as the engine does."""
+    sealer = client._app_write
+    opener = server._app_read
+    assert sealer is not None and opener is not None
+    seal = sealer.seal_application_data
+    open_record = opener.open_gcm_record
+    head = struct.Struct(">BHQHQ")
+
+    def record_layer() -> None:
+        for sequence in range(_BATCH):
+            record = seal((1 << 48) | sequence, payload)
+            _, _, epoch_seq, _, explicit = head.unpack_from(record)
+            open_record(record, epoch_seq, explicit)
+
+    return record_layer
 
 
 def rows() -> list[Row]:

@@ -5,6 +5,7 @@ the AEAD record protection of an epoch (RFC 5288, RFC 7905, RFC 8422, RFC 5764).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -288,6 +289,12 @@ class RecordProtection:
         self._salt_int = self._iv_int
         self._encrypt = self._aead.encrypt
         self._decrypt = self._aead.decrypt
+
+    def gcm_parts(self, decrypt: bool = False) -> tuple[Callable[[bytes, bytes, bytes], bytes],
+                                                         int]:
+        """The AEAD call and salt the connection's inlined GCM hot path uses."""
+        assert not self._chacha
+        return (self._decrypt if decrypt else self._encrypt), self._salt_int
 
     def seal_application_data(self, epoch_seq: int, plaintext: bytes) -> bytes:
         """A complete DTLS 1.2 application-data record (the hot path, one pack per field)."""
