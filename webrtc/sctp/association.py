@@ -97,6 +97,12 @@ _COOKIE = struct.Struct("!IIIIHHIdB")
 _COOKIE_MAC_SIZE = 32
 _HEARTBEAT_INFO = struct.Struct("!d8s")
 _DATA_FIELDS = struct.Struct("!IHHI")  # TSN, SID, SSN, PPID after the chunk header
+_PORTS_TAG = struct.Struct("!HHI")
+_ESTABLISHED = AssociationState.ESTABLISHED
+_DATA_STATES = frozenset(
+    (AssociationState.ESTABLISHED, AssociationState.SHUTDOWN_PENDING,
+     AssociationState.SHUTDOWN_SENT)
+)
 
 _EXT_FORWARD_TSN = 1
 _EXT_RECONFIG = 2
@@ -286,8 +292,8 @@ class SctpAssociation:
         self._initial_tsn = self._random_u32()
         self._tx_prefix = COMMON_HEADER.pack(local_port, remote_port, 0, 0)[:8]
         self._tx_seed = crc32c(_ZERO4, crc32c(self._tx_prefix))
-        self._rx_prefix = b""
-        self._rx_seed = 0
+        self._rx_prefix = bytes(8)
+        self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
 
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
@@ -643,13 +649,12 @@ class SctpAssociation:
         if size < 16:
             raise SctpParseError("packet too short")
         view = memoryview(data)
-        prefix = data[:8]
-        if prefix != self._rx_prefix:
-            self._rx_prefix = bytes(prefix)
-            self._rx_seed = crc32c(_ZERO4, crc32c(prefix))
+        if not data.startswith(self._rx_prefix):
+            self._rx_prefix = bytes(data[:8])
+            self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
         if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
             raise SctpParseError("bad checksum")
-        sport, dport, vtag = struct.unpack_from("!HHI", data)
+        sport, dport, vtag = _PORTS_TAG.unpack_from(data)
         if dport != self.local_port or sport != self.remote_port:
             raise SctpParseError("wrong ports")
         first = data[12]
@@ -666,8 +671,9 @@ class SctpAssociation:
             # COOKIE ECHO: the cookie itself is checked against the tag.
         offset = 12
         data_seen = False
+        unpack_chunk = CHUNK_HEADER.unpack_from
         while offset + 4 <= size:
-            ctype, flags, length = CHUNK_HEADER.unpack_from(data, offset)
+            ctype, flags, length = unpack_chunk(data, offset)
             if length < 4 or offset + length > size:
                 raise SctpParseError("bad chunk length")
             if ctype == 0:
@@ -676,11 +682,50 @@ class SctpAssociation:
                     # RFC 9260 6.2: an empty DATA chunk is a protocol violation.
                     self._protocol_violation("DATA chunk without user data", CAUSE_NO_USER_DATA)
                     return
-                if self.state is AssociationState.ESTABLISHED or (
-                    self.state in (AssociationState.SHUTDOWN_PENDING,
-                                   AssociationState.SHUTDOWN_SENT)
-                ):
-                    self._on_data(view, offset, length, flags)
+                state = self.state
+                if state is _ESTABLISHED or state in _DATA_STATES:
+                    # DATA (RFC 9260 6.2), inlined: the hottest path.
+                    wire_tsn, sid, ssn, ppid = _DATA_FIELDS.unpack_from(data, offset + 4)
+                    cum = self._peer_cum
+                    tsn = cum + ((wire_tsn - cum + 0x80000000) & MASK32) - 0x80000000
+                    if flags & 8:
+                        self._sack_now = True  # I bit (RFC 7053)
+                    fresh = True
+                    if tsn == cum + 1:
+                        if self._ooo:
+                            ooo = self._ooo
+                            nxt = tsn + 1
+                            while nxt in ooo:
+                                ooo.discard(nxt)
+                                nxt += 1
+                            self._peer_cum = nxt - 1
+                        else:
+                            self._peer_cum = tsn
+                        if tsn > self._peer_highest:
+                            self._peer_highest = tsn
+                    elif tsn <= cum or tsn in self._ooo:
+                        if len(self._dups) < 32:
+                            self._dups.append(wire_tsn)
+                        self._sack_now = True
+                        fresh = False
+                    else:
+                        if tsn > self._peer_highest:
+                            if self._rx_buffered > self._rwnd_max:
+                                fresh = False  # no room: drop it unacknowledged (RFC 9260 6.2)
+                            else:
+                                self._peer_highest = tsn
+                        if fresh:
+                            self._ooo.add(tsn)
+                            self._sack_now = True  # RFC 9260 6.7: report gaps at once
+                    if fresh:
+                        payload = view[offset + 16 : offset + length]
+                        if flags & 3 == 3:  # B and E: a whole message in one chunk
+                            if flags & 4:
+                                self._deliver(sid, ppid, bytes(payload))
+                            else:
+                                self._deliver_ordered(sid, ssn, ppid, bytes(payload))
+                        else:
+                            self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
             elif ctype == 3:
                 self._on_sack(data, offset + 4, offset + length, now)
             else:
@@ -695,45 +740,6 @@ class SctpAssociation:
                 self._sack_now = True
             elif self._sack_deadline is None:
                 self._sack_deadline = now + self.sack_delay
-
-    # -- DATA -----------------------------------------------------------
-    def _on_data(self, view: memoryview, offset: int, length: int, flags: int) -> None:
-        wire_tsn, sid, ssn, ppid = _DATA_FIELDS.unpack_from(view, offset + 4)
-        cum = self._peer_cum
-        tsn = cum + ((wire_tsn - cum + 0x80000000) & MASK32) - 0x80000000
-        if flags & 8:
-            self._sack_now = True  # I bit (RFC 7053)
-        if tsn == cum + 1:
-            self._peer_cum = tsn
-            if self._ooo:
-                ooo = self._ooo
-                nxt = tsn + 1
-                while nxt in ooo:
-                    ooo.discard(nxt)
-                    nxt += 1
-                self._peer_cum = nxt - 1
-            if tsn > self._peer_highest:
-                self._peer_highest = tsn
-        elif tsn <= cum or tsn in self._ooo:
-            if len(self._dups) < 32:
-                self._dups.append(wire_tsn)
-            self._sack_now = True
-            return
-        else:
-            if tsn > self._peer_highest:
-                if self._rx_buffered > self._rwnd_max:
-                    return  # no room: drop it unacknowledged (RFC 9260 6.2)
-                self._peer_highest = tsn
-            self._ooo.add(tsn)
-            self._sack_now = True  # RFC 9260 6.7: report gaps at once
-        payload = view[offset + 16 : offset + length]
-        if flags & 3 == 3:  # B and E: a whole message in one chunk
-            if flags & 4:
-                self._deliver(sid, ppid, bytes(payload))
-            else:
-                self._deliver_ordered(sid, ssn, ppid, bytes(payload))
-            return
-        self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
 
     def _on_fragment(
         self, tsn: int, sid: int, ssn: int, ppid: int, flags: int, payload: memoryview
@@ -1612,6 +1618,10 @@ class SctpAssociation:
         out_ssn = self._out_ssn
         channels = self._channels
         pack_header = DATA_HEADER.pack
+        pack_crc = CHECKSUM.pack
+        join = b"".join
+        prefix = self._tx_prefix
+        seed = self._tx_seed
         sent = False
         while queue:
             if flight >= cwnd:
@@ -1626,8 +1636,56 @@ class SctpAssociation:
                 message.abandoned = True
                 self._sent_bytes(message.stream_id, message.length)
                 continue
-            room = mtu - size - 16
             remaining = message.length - message.offset
+            if not parts and remaining > max_payload:
+                # Fast path: full-size middle fragments, one DATA chunk per
+                # packet, built and checksummed in place.
+                chunk_size = 16 + max_payload  # a multiple of 4: no padding
+                if flight and chunk_size > rwnd:
+                    break
+                sid = message.stream_id
+                offset = start_offset = message.offset
+                flags = 0 if message.ordered else 4
+                if offset == 0:
+                    flags |= 2
+                    if message.ordered:
+                        ssn = out_ssn.get(sid, 0)
+                        out_ssn[sid] = (ssn + 1) & 0xFFFF
+                        message.ssn = ssn
+                    else:
+                        message.ssn = 0
+                ssn = message.ssn
+                ppid = message.ppid
+                data = message.data
+                records = message.records
+                pr_message = message if records is not None else None
+                if self._rtt_tsn is None:
+                    self._rtt_tsn = tsn
+                    self._rtt_time = now
+                while remaining > max_payload and flight < cwnd and (
+                    chunk_size <= rwnd or not flight
+                ):
+                    header = pack_header(0, flags, chunk_size, tsn & MASK32, sid, ssn, ppid)
+                    end = offset + max_payload
+                    payload = data[offset:end]
+                    rec = _Sent(tsn, header, payload, now, pr_message)
+                    if records is not None:
+                        records.append(rec)
+                    outstanding[tsn] = rec
+                    out.append(join((prefix, pack_crc(crc32c(payload, crc32c(header, seed))),
+                                     header, payload)))
+                    tsn += 1
+                    flight += chunk_size
+                    rwnd -= chunk_size
+                    offset = end
+                    remaining -= max_payload
+                    flags &= 5  # only the first fragment has B
+                message.offset = offset
+                sent = True
+                if message.ppid != PPID_DCEP:
+                    self._sent_bytes(sid, offset - start_offset)
+                continue
+            room = mtu - size - 16
             if room < remaining and (room < 64 or (room < max_payload // 2 and parts)):
                 if not parts:
                     break
