@@ -321,6 +321,7 @@ class SctpAssociation:
         self._fast_recovery_exit: int | None = None
         self._peer_rwnd = 1 << 20
         self._queue: deque[_OutMessage] = deque()
+        self._unstamped: list[tuple[_OutMessage, float]] = []
         self._out_ssn: dict[int, int] = {}
         self._t3: float | None = None
         self._srtt: float | None = None
@@ -452,8 +453,12 @@ class SctpAssociation:
             self._open(channel)
         return sid
 
-    def send(self, stream_id: int, data: bytes | str) -> None:
-        """Queue one message on a data channel (strings go as UTF-8, PPID 51)."""
+    def send(self, stream_id: int, data: bytes | str, now: float | None = None) -> None:
+        """Queue one message on a data channel (strings go as UTF-8, PPID 51).
+
+        ``now`` starts a max_packet_life_time channel's clock for the message;
+        without it, the clock starts at the next :meth:`datagrams_to_send`.
+        """
         channel = self._channels.get(stream_id)
         if channel is None or channel.state >= _CHANNEL_CLOSING:
             raise ValueError(f"data channel {stream_id} is not open")
@@ -472,10 +477,14 @@ class SctpAssociation:
             payload = b"\x00"  # RFC 8831 6.6: empty messages carry one zero byte
         lifetime = channel.max_packet_life_time
         ordered = channel.ordered or not channel.acked  # RFC 8832 6
-        self._enqueue(
-            stream_id, ppid, payload, ordered, channel.max_retransmits,
-            None if lifetime is None else self._now + lifetime / 1000.0,
-        )
+        if lifetime is None:
+            self._enqueue(stream_id, ppid, payload, ordered, channel.max_retransmits, None)
+        elif now is not None:
+            self._enqueue(stream_id, ppid, payload, ordered, None, now + lifetime / 1000.0)
+        else:
+            # Stamped with the expiry at the next datagrams_to_send(now).
+            self._enqueue(stream_id, ppid, payload, ordered, None, float("inf"))
+            self._unstamped.append((self._queue[-1], lifetime / 1000.0))
         channel.buffered += len(payload)
 
     def buffered_amount(self, stream_id: int) -> int:
@@ -1450,6 +1459,10 @@ class SctpAssociation:
         self._now = now
         out = self._raw_packets
         self._raw_packets = []
+        if self._unstamped:
+            for message, lifetime in self._unstamped:
+                message.expiry = now + lifetime
+            self._unstamped = []
         state = self.state
         established = state in (
             AssociationState.ESTABLISHED, AssociationState.SHUTDOWN_PENDING,
