@@ -35,11 +35,17 @@ def mixed_sizes(rng: random.Random) -> list[int]:
     return sizes
 
 
-@pytest.mark.parametrize("loss", [0.01, 0.05, 0.15])
-def test_lossy_transfer(loss: float) -> None:
+@pytest.mark.parametrize(
+    ("loss", "interleaving"),
+    [(0.01, False), (0.05, False), (0.15, False), (0.05, True)],
+    ids=["1%", "5%", "15%", "5%-I-DATA"],
+)
+def test_lossy_transfer(loss: float, interleaving: bool) -> None:
     link = LinkConfig(delay=0.05, jitter=0.01, loss=loss, duplicate=0.02, reorder=0.03,
                       reorder_delay=0.03, mtu=1200)
-    pair = make_pair(link, seed=int(loss * 1000), max_message_size=MAX_MESSAGE)
+    pair = make_pair(link, seed=int(loss * 1000), max_message_size=MAX_MESSAGE,
+                     interleaving=interleaving)
+    assert pair.a._i_data == interleaving and pair.b._i_data == interleaving
     a, b, network = pair.a, pair.b, pair.network
     a.set_remote_max_message_size(MAX_MESSAGE)
     bulk = a.open_channel("bulk")

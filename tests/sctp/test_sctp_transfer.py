@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sctp_helpers import make_pair
+from sctp_helpers import Pair, make_pair
 
 from webrtc.sctp import ChannelClosed, ChannelOpened
 from webrtc.sctp.packet import DataChunk, ForwardTsnChunk, Packet, SackChunk
 from webrtc.testing import LinkConfig
 
 
-def open_channel(pair, **options):  # type: ignore[no-untyped-def]
+def open_channel(pair: Pair, **options: Any) -> int:
     sid = pair.a.open_channel("t", **options)
     pair.network.run(lambda: bool(pair.events("b", ChannelOpened)), timeout=5)
     pair.network.advance(1.0)  # let the DCEP ACK and SACKs settle
@@ -158,3 +160,47 @@ def test_receiver_window_limits_the_sender() -> None:
     pair.a.datagrams_to_send(pair.network.now)
     assert pair.a._flight <= 64_000 + 1200
     pair.network.run(lambda: len(pair.received_b) == 20, timeout=30)
+
+
+@pytest.mark.parametrize(("a_side", "b_side"), [(True, False), (False, True), (True, True)])
+def test_i_data_only_when_both_support_it(a_side: bool, b_side: bool) -> None:
+    from sctp_helpers import A_ADDRESS, B_ADDRESS
+
+    from webrtc.sctp import AssociationEstablished, SctpAssociation
+    from webrtc.sctp.packet import IDataChunk
+    from webrtc.testing import Network
+
+    network = Network(default_link=LinkConfig(delay=0.01))
+    a = SctpAssociation(True, interleaving=a_side)
+    b = SctpAssociation(False, interleaving=b_side)
+    node_a = network.add_engine(a, A_ADDRESS, B_ADDRESS)
+    node_b = network.add_engine(b, B_ADDRESS, A_ADDRESS)
+    a.start(0.0)
+    network.run(lambda: bool(node_a.events) and bool(node_b.events), timeout=10)
+    both = a_side and b_side
+    for node in (node_a, node_b):
+        established = node.events[0]
+        assert isinstance(established, AssociationEstablished)
+        assert established.i_data == both
+    sid = a.open_channel("i")
+    a.send(sid, bytes(5000))
+    packets = a.datagrams_to_send(network.now)
+    chunks = [c for p in packets for c in Packet.parse(p).chunks]
+    assert all(isinstance(c, IDataChunk) == both for c in chunks
+               if isinstance(c, DataChunk | IDataChunk))
+    assert len(chunks) >= 5
+
+
+def test_i_data_ordered_partial_reliability() -> None:
+    pair = make_pair(LinkConfig(delay=0.03, loss=0.1), seed=6, interleaving=True)
+    assert pair.a._i_data
+    sid = open_channel(pair, max_retransmits=0)
+    for i in range(300):
+        pair.a.send(sid, i.to_bytes(4, "big") + bytes(2500))
+    pair.network.run(lambda: not pair.a._outstanding and not pair.a._queue, timeout=600)
+    pair.network.advance(5.0)
+    numbers = [int.from_bytes(m.data[:4], "big") for m in pair.received_b]
+    assert numbers == sorted(set(numbers))
+    assert 0 < len(numbers) < 300
+    assert not pair.b._imsgs and not pair.b._ordered_pending.get(sid)
+    assert pair.b._rx_buffered == 0

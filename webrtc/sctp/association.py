@@ -54,6 +54,7 @@ from webrtc.sctp.packet import (
     CHUNK_HEADER,
     COMMON_HEADER,
     DATA_HEADER,
+    IDATA_HEADER,
     SACK_FIXED,
     U16_PAIR,
     AbortChunk,
@@ -64,6 +65,7 @@ from webrtc.sctp.packet import (
     ForwardTsnChunk,
     HeartbeatAckChunk,
     HeartbeatChunk,
+    IForwardTsnChunk,
     IncomingResetRequest,
     InitAckChunk,
     InitChunk,
@@ -98,6 +100,7 @@ _COOKIE_MAC_SIZE = 32
 _HEARTBEAT_INFO = struct.Struct("!d8s")
 _DATA_FIELDS = struct.Struct("!IHHI")  # TSN, SID, SSN, PPID after the chunk header
 _PORTS_TAG = struct.Struct("!HHI")
+_IDATA_FIELDS = struct.Struct("!IHHII")  # TSN, SID, reserved, MID, PPID/FSN
 _ESTABLISHED = AssociationState.ESTABLISHED
 _DATA_STATES = frozenset(
     (AssociationState.ESTABLISHED, AssociationState.SHUTDOWN_PENDING,
@@ -124,8 +127,18 @@ class _OutMessage:
     """A user message waiting to be (fully) fragmented into DATA chunks."""
 
     __slots__ = (
-        "abandoned", "data", "expiry", "length", "max_retransmits", "offset", "ordered",
-        "ppid", "records", "ssn", "stream_id",
+        "abandoned",
+        "data",
+        "expiry",
+        "fsn",
+        "length",
+        "max_retransmits",
+        "offset",
+        "ordered",
+        "ppid",
+        "records",
+        "ssn",
+        "stream_id",
     )
 
     def __init__(
@@ -139,6 +152,7 @@ class _OutMessage:
         self.offset = 0
         self.ordered = ordered
         self.ssn = -1  # assigned with the first fragment (so dropped messages use none)
+        self.fsn = 0  # I-DATA fragment sequence number
         self.max_retransmits = max_retransmits
         self.expiry = expiry
         self.abandoned = False
@@ -198,6 +212,18 @@ class _Run:
         self.nbytes = len(part)
 
 
+class _IMessage:
+    """An I-DATA message being reassembled, fragments keyed by FSN."""
+
+    __slots__ = ("last", "nbytes", "parts", "ppid")
+
+    def __init__(self) -> None:
+        self.parts: dict[int, bytes] = {}
+        self.ppid: int | None = None
+        self.last: int | None = None
+        self.nbytes = 0
+
+
 class _Channel:
     __slots__ = (
         "acked", "buffered", "incoming_reset", "label", "low_threshold", "max_packet_life_time",
@@ -255,6 +281,7 @@ class SctpAssociation:
         sack_delay: float = 0.2,
         cookie_lifetime: float = 60.0,
         streams: int = 65535,
+        interleaving: bool = False,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if mtu < 256:
@@ -298,6 +325,8 @@ class SctpAssociation:
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
         self._peer_reconfig = False
+        self.interleaving = interleaving
+        self._i_data = False  # I-DATA negotiated (RFC 8260)
         self.outbound_streams = streams
         self.inbound_streams = streams
 
@@ -322,7 +351,8 @@ class SctpAssociation:
         self._peer_rwnd = 1 << 20
         self._queue: deque[_OutMessage] = deque()
         self._unstamped: list[tuple[_OutMessage, float]] = []
-        self._out_ssn: dict[int, int] = {}
+        self._out_ssn: dict[int, int] = {}  # next SSN (DATA) or ordered MID (I-DATA)
+        self._out_umid: dict[int, int] = {}  # next unordered MID (I-DATA)
         self._t3: float | None = None
         self._srtt: float | None = None
         self._rttvar = 0.0
@@ -348,6 +378,7 @@ class SctpAssociation:
         self._runs_by_end: dict[int, _Run] = {}
         self._rx_buffered = 0
         self._in_ssn: dict[int, int] = {}
+        self._imsgs: dict[tuple[int, bool, int], _IMessage] = {}
         self._ordered_pending: dict[int, dict[int, tuple[int, bytes]]] = {}
 
         # -- heartbeats ------------------------------------------------------
@@ -685,9 +716,17 @@ class SctpAssociation:
             ctype, flags, length = unpack_chunk(data, offset)
             if length < 4 or offset + length > size:
                 raise SctpParseError("bad chunk length")
-            if ctype == 0:
+            if ctype == 64:
                 data_seen = True
-                if length <= 16:
+                if not self._i_data or length <= 20:
+                    # RFC 8260 2.2.1: I-DATA only when negotiated.
+                    self._protocol_violation("unexpected or empty I-DATA", CAUSE_PROTOCOL_VIOLATION)
+                    return
+                if self.state in _DATA_STATES:
+                    self._on_idata(view, offset, length, flags)
+            elif ctype == 0:
+                data_seen = True
+                if length <= 16 or self._i_data:
                     # RFC 9260 6.2: an empty DATA chunk is a protocol violation.
                     self._protocol_violation("DATA chunk without user data", CAUSE_NO_USER_DATA)
                     return
@@ -750,6 +789,76 @@ class SctpAssociation:
             elif self._sack_deadline is None:
                 self._sack_deadline = now + self.sack_delay
 
+    def _track_tsn(self, wire_tsn: int, flags: int) -> int | None:
+        """TSN bookkeeping of one received DATA/I-DATA chunk; None if not to be used."""
+        cum = self._peer_cum
+        tsn = cum + ((wire_tsn - cum + 0x80000000) & MASK32) - 0x80000000
+        if flags & 8:
+            self._sack_now = True
+        if tsn == cum + 1:
+            nxt = tsn + 1
+            while nxt in self._ooo:
+                self._ooo.discard(nxt)
+                nxt += 1
+            self._peer_cum = nxt - 1
+            if tsn > self._peer_highest:
+                self._peer_highest = tsn
+            return tsn
+        if tsn <= cum or tsn in self._ooo:
+            if len(self._dups) < 32:
+                self._dups.append(wire_tsn)
+            self._sack_now = True
+            return None
+        if tsn > self._peer_highest:
+            if self._rx_buffered > self._rwnd_max:
+                return None
+            self._peer_highest = tsn
+        self._ooo.add(tsn)
+        self._sack_now = True
+        return tsn
+
+    def _on_idata(self, view: memoryview, offset: int, length: int, flags: int) -> None:
+        """I-DATA (RFC 8260 2.1): fragments named by (stream, U, MID) and FSN."""
+        wire_tsn, sid, _, mid, fourth = _IDATA_FIELDS.unpack_from(view, offset + 4)
+        if self._track_tsn(wire_tsn, flags) is None:
+            return
+        payload = bytes(view[offset + 20 : offset + length])
+        unordered = bool(flags & 4)
+        if flags & 3 == 3:
+            if unordered:
+                self._deliver(sid, fourth, payload)
+            else:
+                self._deliver_ordered(sid, mid, fourth, payload, MASK32)
+            return
+        key = (sid, unordered, mid)
+        partial = self._imsgs.get(key)
+        if partial is None:
+            partial = self._imsgs[key] = _IMessage()
+        fsn = 0 if flags & 2 else fourth
+        if flags & 2:
+            partial.ppid = fourth
+        if flags & 1:
+            partial.last = fsn
+        if fsn in partial.parts:
+            return
+        partial.parts[fsn] = payload
+        partial.nbytes += len(payload)
+        self._rx_buffered += len(payload)
+        if (partial.ppid is not None and partial.last is not None
+                and len(partial.parts) == partial.last + 1):
+            del self._imsgs[key]
+            self._rx_buffered -= partial.nbytes
+            message = b"".join(partial.parts[i] for i in range(partial.last + 1))
+            if unordered:
+                self._deliver(sid, partial.ppid, message)
+            else:
+                self._deliver_ordered(sid, mid, partial.ppid, message, MASK32)
+        elif partial.nbytes > self.max_message_size:
+            self._protocol_violation(
+                f"message above max-message-size {self.max_message_size}",
+                CAUSE_PROTOCOL_VIOLATION,
+            )
+
     def _on_fragment(
         self, tsn: int, sid: int, ssn: int, ppid: int, flags: int, payload: memoryview
     ) -> None:
@@ -795,20 +904,23 @@ class SctpAssociation:
                 CAUSE_PROTOCOL_VIOLATION,
             )
 
-    def _deliver_ordered(self, sid: int, ssn: int, ppid: int, message: bytes) -> None:
+    def _deliver_ordered(
+        self, sid: int, ssn: int, ppid: int, message: bytes, mask: int = 0xFFFF
+    ) -> None:
+        # ``ssn`` is the 16-bit SSN of DATA, or the 32-bit MID of I-DATA.
         expected = self._in_ssn.get(sid, 0)
         if ssn == expected:
             self._deliver(sid, ppid, message)
-            expected = (expected + 1) & 0xFFFF
+            expected = (expected + 1) & mask
             pending = self._ordered_pending.get(sid)
             if pending:
                 while expected in pending:
                     ppid, message = pending.pop(expected)
                     self._rx_buffered -= len(message)
                     self._deliver(sid, ppid, message)
-                    expected = (expected + 1) & 0xFFFF
+                    expected = (expected + 1) & mask
             self._in_ssn[sid] = expected
-        elif (ssn - expected) & 0xFFFF < 0x8000:
+        elif (ssn - expected) & mask <= mask >> 1:
             pending = self._ordered_pending.setdefault(sid, {})
             if ssn not in pending:
                 pending[ssn] = (ppid, message)
@@ -997,6 +1109,20 @@ class SctpAssociation:
         return self._peer_forward_tsn and self._ack_point > self._cum_ack
 
     def _forward_tsn_chunk(self) -> bytes:
+        if self._i_data:
+            entries: set[tuple[int, bool, int]] = set()
+            ordered_mid: dict[int, int] = {}
+            for tsn in range(self._cum_ack + 1, self._ack_point + 1):
+                rec = self._outstanding.get(tsn)
+                if rec is None or rec.message is None:
+                    continue
+                message = rec.message
+                if message.ordered:
+                    ordered_mid[message.stream_id] = message.ssn
+                else:
+                    entries.add((message.stream_id, True, message.ssn))
+            entries.update((sid, False, mid) for sid, mid in ordered_mid.items())
+            return bytes(IForwardTsnChunk(self._ack_point & MASK32, tuple(sorted(entries))))
         streams: dict[int, int] = {}
         for tsn in range(self._cum_ack + 1, self._ack_point + 1):
             rec = self._outstanding.get(tsn)
@@ -1031,23 +1157,44 @@ class SctpAssociation:
             run = self._runs_by_end.pop(start)
             self._rx_buffered -= run.nbytes
         for sid, ssn in chunk.streams:
-            expected = self._in_ssn.get(sid, 0)
-            if (ssn - expected) & 0xFFFF >= 0x8000:
-                continue  # already past it
-            pending = self._ordered_pending.get(sid, {})
-            # Deliver what was waiting before the skipped message, then skip.
-            while expected != (ssn + 1) & 0xFFFF:
-                item = pending.pop(expected, None)
-                if item is not None:
-                    self._rx_buffered -= len(item[1])
-                    self._deliver(sid, item[0], item[1])
-                expected = (expected + 1) & 0xFFFF
-            while expected in pending:
-                ppid, message = pending.pop(expected)
-                self._rx_buffered -= len(message)
-                self._deliver(sid, ppid, message)
-                expected = (expected + 1) & 0xFFFF
-            self._in_ssn[sid] = expected
+            self._skip_ordered(sid, ssn, 0xFFFF)
+
+    def _skip_ordered(self, sid: int, upto: int, mask: int) -> None:
+        """Ordered messages up to ``upto`` were abandoned by the sender (RFC 3758 3.6)."""
+        expected = self._in_ssn.get(sid, 0)
+        distance = (upto - expected) & mask
+        if distance > mask >> 1:
+            return  # already past it
+        pending = self._ordered_pending.get(sid, {})
+        # Deliver what was waiting before the skipped message, in order.
+        for key in sorted(
+            (k for k in pending if (k - expected) & mask <= distance),
+            key=lambda k: (k - expected) & mask,
+        ):
+            ppid, message = pending.pop(key)
+            self._rx_buffered -= len(message)
+            self._deliver(sid, ppid, message)
+        expected = (upto + 1) & mask
+        while expected in pending:
+            ppid, message = pending.pop(expected)
+            self._rx_buffered -= len(message)
+            self._deliver(sid, ppid, message)
+            expected = (expected + 1) & mask
+        self._in_ssn[sid] = expected
+
+    def _on_iforward_tsn(self, chunk: IForwardTsnChunk) -> None:
+        # RFC 8260 2.3: as FORWARD TSN, naming messages by (stream, U, MID).
+        self._on_forward_tsn(ForwardTsnChunk(chunk.new_cumulative_tsn))
+        for sid, unordered, mid in chunk.streams:
+            if unordered:
+                partial = self._imsgs.pop((sid, True, mid), None)
+                if partial is not None:
+                    self._rx_buffered -= partial.nbytes
+                continue
+            for key in [k for k in self._imsgs if k[0] == sid and not k[1]
+                        and (mid - k[2]) & MASK32 <= 0x7FFFFFFF]:
+                self._rx_buffered -= self._imsgs.pop(key).nbytes
+            self._skip_ordered(sid, mid, MASK32)
 
     # -- control chunks ---------------------------------------------------
     def _on_control(self, chunk: object, ctype: int, flags: int, vtag: int, now: float) -> bool:
@@ -1081,6 +1228,8 @@ class SctpAssociation:
                     self._hb_deadline = now + self.heartbeat_interval + self._rto
         elif isinstance(chunk, ForwardTsnChunk):
             self._on_forward_tsn(chunk)
+        elif isinstance(chunk, IForwardTsnChunk):
+            self._on_iforward_tsn(chunk)
         elif isinstance(chunk, ReconfigChunk):
             self._on_reconfig(chunk, now)
         elif isinstance(chunk, AbortChunk):
@@ -1119,6 +1268,8 @@ class SctpAssociation:
     # -- association setup ------------------------------------------------
     def _make_init(self, kind: type[InitChunk], cookie: bytes | None = None) -> InitChunk:
         extensions = bytes((ChunkType.FORWARD_TSN, ChunkType.RECONFIG))
+        if self.interleaving:
+            extensions += bytes((ChunkType.I_DATA, ChunkType.I_FORWARD_TSN))
         params: list[tuple[int, bytes]] = [
             (PARAM_SUPPORTED_EXTENSIONS, extensions),
             (PARAM_FORWARD_TSN_SUPPORTED, b""),
@@ -1139,7 +1290,7 @@ class SctpAssociation:
             ext |= _EXT_FORWARD_TSN
         if ChunkType.RECONFIG in supported:
             ext |= _EXT_RECONFIG
-        if ChunkType.I_DATA in supported:
+        if ChunkType.I_DATA in supported and ChunkType.I_FORWARD_TSN in supported:
             ext |= _EXT_I_DATA
         return ext
 
@@ -1184,6 +1335,7 @@ class SctpAssociation:
         self._peer_forward_tsn = bool(ext & _EXT_FORWARD_TSN)
         self._peer_reconfig = bool(ext & _EXT_RECONFIG)
         self._peer_reconfig_seq = initial_tsn
+        self._i_data = self.interleaving and bool(ext & _EXT_I_DATA)
 
     def _on_init_ack(self, chunk: InitAckChunk, now: float) -> None:
         cookie = chunk.param(PARAM_STATE_COOKIE)
@@ -1237,7 +1389,7 @@ class SctpAssociation:
         self._hb_deadline = now + self.heartbeat_interval + self._rto
         self._events.append(
             AssociationEstablished(
-                self.outbound_streams, self.inbound_streams, False, self._peer_reconfig
+                self.outbound_streams, self.inbound_streams, self._i_data, self._peer_reconfig
             )
         )
         for channel in list(self._channels.values()):
@@ -1363,6 +1515,7 @@ class SctpAssociation:
                 self._reconfig_seq = (self._reconfig_seq + 1) & MASK32
                 for sid in request.streams:
                     self._out_ssn.pop(sid, None)
+                    self._out_umid.pop(sid, None)
                     channel = self._channels.get(sid)
                     if channel is not None:
                         channel.outgoing_reset = True
@@ -1520,7 +1673,10 @@ class SctpAssociation:
         if self._queue and state in (AssociationState.ESTABLISHED,
                                      AssociationState.SHUTDOWN_RECEIVED,
                                      AssociationState.SHUTDOWN_PENDING):
-            parts, size, sent = self._pack_new_data(now, out, parts, size)
+            if self._i_data:
+                parts, size, sent = self._pack_new_idata(now, out, parts, size)
+            else:
+                parts, size, sent = self._pack_new_data(now, out, parts, size)
             sent_data = sent_data or sent
         if parts:
             out.append(self._finish(parts))
@@ -1758,6 +1914,85 @@ class SctpAssociation:
         self._next_tsn = tsn
         self._flight = flight
         self._peer_rwnd = rwnd if rwnd > 0 else 0
+        return parts, size, sent
+
+
+    def _pack_new_idata(
+        self, now: float, out: list[bytes], parts: list[bytes | memoryview], size: int
+    ) -> tuple[list[bytes | memoryview], int, bool]:
+        """New user data as I-DATA chunks (RFC 8260 2.1); one message at a time."""
+        mtu = self.mtu
+        queue = self._queue
+        max_payload = mtu - 12 - 20
+        max_payload -= max_payload & 3
+        sent = False
+        while queue:
+            if self._flight >= self._cwnd:
+                break
+            message = queue[0]
+            if message.abandoned or message.offset >= message.length:
+                queue.popleft()
+                continue
+            if message.offset == 0 and message.expiry is not None and now >= message.expiry:
+                queue.popleft()
+                message.abandoned = True
+                self._sent_bytes(message.stream_id, message.length)
+                continue
+            room = mtu - size - 20
+            remaining = message.length - message.offset
+            if room < remaining and (room < 64 or (room < max_payload // 2 and parts)):
+                if not parts:
+                    break
+                out.append(self._finish(parts))
+                parts = []
+                size = 12
+                continue
+            take = remaining if remaining <= room else room - (room & 3)
+            chunk_size = 20 + take
+            if chunk_size > self._peer_rwnd and self._flight > 0:
+                break
+            sid = message.stream_id
+            offset = message.offset
+            flags = 0 if message.ordered else 4
+            if offset == 0:
+                flags |= 2
+                counter = self._out_ssn if message.ordered else self._out_umid
+                mid = counter.get(sid, 0)
+                counter[sid] = (mid + 1) & MASK32
+                message.ssn = mid
+                fourth = message.ppid
+            else:
+                fourth = message.fsn
+            message.fsn += 1
+            end = offset + take
+            if end == message.length:
+                flags |= 1
+                queue.popleft()
+            message.offset = end
+            tsn = self._next_tsn
+            self._next_tsn = tsn + 1
+            header = IDATA_HEADER.pack(
+                64, flags, chunk_size, tsn & MASK32, sid, 0, message.ssn, fourth
+            )
+            payload = message.data[offset:end]
+            rec = _Sent(tsn, header, payload, now, message if message.records is not None else None)
+            if message.records is not None:
+                message.records.append(rec)
+            self._outstanding[tsn] = rec
+            if self._rtt_tsn is None:
+                self._rtt_tsn = tsn
+                self._rtt_time = now
+            parts.append(header)
+            parts.append(payload)
+            pad = -chunk_size & 3
+            if pad:
+                parts.append(_PADDING[4 - pad])
+            size += chunk_size + pad
+            self._flight += chunk_size
+            self._peer_rwnd = max(0, self._peer_rwnd - chunk_size)
+            sent = True
+            if message.ppid != PPID_DCEP:
+                self._sent_bytes(sid, take)
         return parts, size, sent
 
 
