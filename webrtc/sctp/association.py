@@ -57,6 +57,7 @@ from webrtc.sctp.packet import (
     IDATA_HEADER,
     SACK_FIXED,
     U16_PAIR,
+    U32,
     AbortChunk,
     ChunkType,
     CookieAckChunk,
@@ -70,12 +71,14 @@ from webrtc.sctp.packet import (
     InitAckChunk,
     InitChunk,
     OutgoingResetRequest,
+    RawParameter,
     ReconfigChunk,
     ReconfigResponse,
     ShutdownAckChunk,
     ShutdownChunk,
     ShutdownCompleteChunk,
     parse_chunk,
+    serialize_parameters,
 )
 
 __all__ = ["SctpAssociation"]
@@ -89,6 +92,14 @@ PARAM_STATE_COOKIE = 7
 PARAM_UNRECOGNIZED = 8
 PARAM_SUPPORTED_EXTENSIONS = 0x8008
 PARAM_FORWARD_TSN_SUPPORTED = 0xC000
+# Parameters an INIT may carry that we understand or may ignore silently:
+# IPv4/IPv6 addresses, cookie preservative, host name, supported address
+# types (RFC 9260), ECN (0x8000), AUTH random/HMAC/chunks (RFC 4895, not
+# negotiated by us), zero checksum (RFC 9653), adaptation layer (RFC 5061).
+_KNOWN_INIT_PARAMS = frozenset(
+    (5, 6, 7, 9, 11, 12, 0x8000, 0x8001, 0x8002, 0x8003, 0x8004, PARAM_SUPPORTED_EXTENSIONS,
+     PARAM_FORWARD_TSN_SUPPORTED, 0xC006)
+)
 # Error causes (RFC 9260 3.3.10).
 CAUSE_UNRECOGNIZED_CHUNK = 6
 CAUSE_NO_USER_DATA = 9
@@ -1266,7 +1277,26 @@ class SctpAssociation:
         return True
 
     # -- association setup ------------------------------------------------
-    def _make_init(self, kind: type[InitChunk], cookie: bytes | None = None) -> InitChunk:
+    @staticmethod
+    def _unrecognized(init: InitChunk) -> list[tuple[int, bytes]]:
+        """Unrecognized Parameters to report in our INIT ACK (RFC 9260 3.2.1)."""
+        report = []
+        for ptype, value in init.params:
+            if ptype in _KNOWN_INIT_PARAMS:
+                continue
+            action = ptype >> 14
+            if action in (1, 3):
+                report.append(
+                    (PARAM_UNRECOGNIZED, serialize_parameters(((ptype, value),)))
+                )
+            if action in (0, 1):
+                break  # stop processing further parameters
+        return report
+
+    def _make_init(
+        self, kind: type[InitChunk], cookie: bytes | None = None,
+        unrecognized: list[tuple[int, bytes]] | None = None,
+    ) -> InitChunk:
         extensions = bytes((ChunkType.FORWARD_TSN, ChunkType.RECONFIG))
         if self.interleaving:
             extensions += bytes((ChunkType.I_DATA, ChunkType.I_FORWARD_TSN))
@@ -1276,6 +1306,8 @@ class SctpAssociation:
         ]
         if cookie is not None:
             params.insert(0, (PARAM_STATE_COOKIE, cookie))
+        if unrecognized:
+            params.extend(unrecognized)
         return kind(
             self._local_tag, self._rwnd_max, self._streams, self._streams,
             self._initial_tsn & MASK32, tuple(params),
@@ -1311,7 +1343,7 @@ class SctpAssociation:
             self._peer_extensions(init),
         )
         cookie = body + hmac.new(self._cookie_secret, body, hashlib.sha256).digest()
-        init_ack = bytes(self._make_init(InitAckChunk, cookie))
+        init_ack = bytes(self._make_init(InitAckChunk, cookie, self._unrecognized(init)))
         self._send_with_tag(init.initiate_tag, init_ack)
 
     def _send_with_tag(self, tag: int, chunk: bytes) -> None:
@@ -1503,6 +1535,16 @@ class SctpAssociation:
                     self._peer_reconfig_seq = (self._peer_reconfig_seq + 1) & MASK32
                 self._control.append(bytes(ReconfigChunk((ReconfigResponse(
                     param.request_seq, ReconfigResponse.SUCCESS_NOTHING_TO_DO),))))
+            elif isinstance(param, RawParameter):
+                # SSN/TSN reset (15) and add-streams requests (17, 18): we
+                # neither need nor grant them (RFC 6525 5.2: answer Denied).
+                if param.type in (15, 17, 18) and len(param.data) >= 4:
+                    seq = U32.unpack_from(param.data)[0]
+                    if seq == self._peer_reconfig_seq:
+                        self._peer_reconfig_seq = (seq + 1) & MASK32
+                        self._peer_reconfig_last_result = ReconfigResponse.DENIED
+                    self._control.append(bytes(ReconfigChunk((ReconfigResponse(
+                        seq, ReconfigResponse.DENIED),))))
             elif isinstance(param, ReconfigResponse):
                 request = self._reconfig_request
                 if request is None or param.response_seq != request.request_seq:
