@@ -1493,7 +1493,12 @@ class SctpAssociation:
             return
         channel.reset_queued = True
         if not self._peer_reconfig or self.state is not AssociationState.ESTABLISHED:
-            # Nothing to tell a peer that cannot reset streams.
+            # Nothing to tell a peer that cannot reset streams, or that has
+            # not seen anything of this channel yet: drop what was queued.
+            if self.state is not AssociationState.ESTABLISHED:
+                self._queue = deque(
+                    m for m in self._queue if m.stream_id != channel.stream_id
+                )
             channel.outgoing_reset = channel.incoming_reset = True
             self._maybe_channel_closed(channel)
             return
@@ -1502,10 +1507,12 @@ class SctpAssociation:
     def _send_reset_request(self, now: float) -> None:
         ready = []
         waiting = []
+        # A stream is reset once all its queued messages (DCEP included)
+        # have TSNs, so that "last assigned TSN" covers them (RFC 6525 5.1.2).
+        busy = {m.stream_id for m in self._queue if m.offset < m.length and not m.abandoned}
         for sid in self._streams_to_reset:
-            channel = self._channels.get(sid)
-            if channel is not None and channel.buffered > 0:
-                waiting.append(sid)  # its data is not all sent yet
+            if sid in busy:
+                waiting.append(sid)
             else:
                 ready.append(sid)
         if not ready:
