@@ -1,0 +1,353 @@
+"""The asyncio adapter for :class:`webrtc.ice.turn.TurnClient`: UDP, TCP and TLS.
+
+One :class:`AioTurnClient` is one allocation. It owns the connection to the
+TURN server and drives the sans-I/O engine with ``loop.time()``: bytes from
+the server go in, what the engine wants sent goes out, one ``loop.call_at``
+is armed for the engine's next deadline. Over UDP the socket is drained in a
+loop from ``loop.add_reader`` (DESIGN.md section 5: asyncio's datagram
+transport costs a wake-up per datagram); over TCP and TLS an asyncio stream
+protocol hands the engine whole chunks.
+
+``turns:`` verifies the server certificate and host name: by default against
+the default trust store of :func:`ssl.create_default_context` (so the
+``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` environment variables work as for any
+Python TLS client), or against the ``ssl_context`` given.
+
+To the ICE agent a relay is one more socket: :meth:`AioTurnClient.send_to`
+sends to a peer through the relay, and ``on_data(data, peer)`` is called for
+each datagram a peer sent to the relayed address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable
+
+from webrtc.ice.turn import (
+    Address,
+    Allocated,
+    AllocationFailed,
+    AllocationLost,
+    DataReceived,
+    Deallocated,
+    Redirected,
+    TurnClient,
+    TurnEvent,
+    TurnState,
+)
+from webrtc.ice.turn_url import IceServerUrl
+
+__all__ = ["AioTurnClient", "TurnError", "resolve"]
+
+
+class TurnError(Exception):
+    """An allocation failed or was lost: the server's ``code`` (None if it never
+    answered or the connection failed) and ``reason``."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"TURN error {code}: {reason}" if code is not None else reason)
+        self.code = code
+        self.reason = reason
+
+
+async def resolve(host: str, port: int, transport: str) -> Address:
+    """The first address of ``host``, IPv4 preferred (the relays we ask for are IPv4)."""
+    loop = asyncio.get_running_loop()
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    infos = await loop.getaddrinfo(host, port, type=kind)
+    if not infos:
+        raise OSError(f"cannot resolve {host!r}")
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    address = infos[0][4]
+    return str(address[0]), int(address[1])
+
+
+class _StreamProtocol(asyncio.Protocol):
+    def __init__(self, owner: AioTurnClient) -> None:
+        self.owner = owner
+
+    def data_received(self, data: bytes) -> None:
+        self.owner._stream_data(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner._stream_lost(self, exc)
+
+
+class AioTurnClient:
+    """One TURN allocation over asyncio. Create with :meth:`create`, then :meth:`allocate`.
+
+    ``on_data(data, peer)`` receives relayed datagrams; ``on_event(event)``
+    receives every other engine event. Extra keyword arguments go to
+    :class:`~webrtc.ice.turn.TurnClient` (lifetimes, ``auto_bind_channels``...).
+    """
+
+    def __init__(
+        self,
+        url: IceServerUrl,
+        server: Address,
+        username: str,
+        password: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        on_data: Callable[[bytes, Address], None] | None = None,
+        on_event: Callable[[TurnEvent], None] | None = None,
+        **client_options: object,
+    ) -> None:
+        if not url.is_turn:
+            raise ValueError(f"not a TURN URL: {url}")
+        self.url = url
+        self.client = TurnClient(server, username, password, url.transport, **client_options)  # type: ignore[arg-type]
+        self.on_data = on_data
+        self.on_event = on_event
+        self._ssl_context = ssl_context
+        self._loop = asyncio.get_running_loop()
+        self._socket: socket.socket | None = None
+        self._stream: asyncio.Transport | None = None
+        self._protocol: _StreamProtocol | None = None
+        self._connecting = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._allocated: asyncio.Future[Allocated] = self._loop.create_future()
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self.lost: TurnError | None = None
+
+    @classmethod
+    async def create(
+        cls,
+        url: str | IceServerUrl,
+        username: str,
+        password: str,
+        **options: object,
+    ) -> AioTurnClient:
+        """Resolve the server of ``url`` (``turn:`` or ``turns:``) and prepare a client."""
+        parsed = url if isinstance(url, IceServerUrl) else IceServerUrl.parse(url)
+        server = await resolve(parsed.host, parsed.port, parsed.transport)
+        return cls(parsed, server, username, password, **options)  # type: ignore[arg-type]
+
+    # -- properties ------------------------------------------------------
+    @property
+    def relayed_address(self) -> Address | None:
+        return self.client.relayed_address
+
+    @property
+    def mapped_address(self) -> Address | None:
+        return self.client.mapped_address
+
+    @property
+    def local_address(self) -> Address | None:
+        """Our end of the connection to the server."""
+        if self._socket is not None:
+            name = self._socket.getsockname()
+            return str(name[0]), int(name[1])
+        if self._stream is not None:
+            name = self._stream.get_extra_info("sockname")
+            if name is not None:
+                return str(name[0]), int(name[1])
+        return None
+
+    # -- public API ------------------------------------------------------
+    async def allocate(self) -> Allocated:
+        """Connect, allocate, and return the :class:`Allocated` event.
+
+        Raises :class:`TurnError` with the server's code and reason when the
+        allocation fails, and ``OSError``/``ssl.SSLError`` when the connection
+        (or the TLS handshake, certificate verification included) fails.
+        """
+        await self._connect()
+        self.client.allocate(self._loop.time())
+        self._flush()
+        return await self._allocated
+
+    def send_to(self, data: bytes, peer: Address) -> bool:
+        """Relay one datagram to ``peer``; False if it was dropped."""
+        sent = self.client.send_to(data, peer, self._loop.time())
+        self._flush()
+        return sent
+
+    def create_permission(self, peer_host: str) -> None:
+        self.client.create_permission(peer_host, self._loop.time())
+        self._flush()
+
+    def bind_channel(self, peer: Address) -> None:
+        self.client.bind_channel(peer, self._loop.time())
+        self._flush()
+
+    async def close(self) -> None:
+        """Deallocate (Refresh with LIFETIME 0), then close the connection."""
+        if self.client.state in (TurnState.ALLOCATED, TurnState.ALLOCATING, TurnState.IDLE):
+            self.client.close(self._loop.time())
+            self._flush()
+            if not self._closed.done():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._closed), 5)
+        self._teardown()
+
+    # -- connection ------------------------------------------------------
+    async def _connect(self) -> None:
+        server = self.client.server_address
+        if self.url.transport == "udp":
+            if self._socket is None:
+                family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                self._socket = sock
+                self._loop.add_reader(sock.fileno(), self._readable)
+            return
+        context: ssl.SSLContext | None = None
+        server_hostname: str | None = None
+        if self.url.transport == "tls":
+            context = self._ssl_context or ssl.create_default_context()
+            server_hostname = self.url.host
+        self._connecting = True
+        try:
+            transport, protocol = await self._loop.create_connection(
+                lambda: _StreamProtocol(self),
+                server[0],
+                server[1],
+                ssl=context,
+                server_hostname=server_hostname,
+            )
+        finally:
+            self._connecting = False
+        self._stream = transport
+        self._protocol = protocol
+
+    def _readable(self) -> None:
+        sock = self._socket
+        if sock is None:
+            return
+        client = self.client
+        now = self._loop.time()
+        for _ in range(256):
+            try:
+                data, source = sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                # ICMP port unreachable and the like: the server is not there.
+                continue
+            server = client.server_address
+            if source[0] == server[0] and source[1] == server[1]:
+                client.receive_datagram(data, now)
+        self._flush()
+
+    def _stream_data(self, protocol: _StreamProtocol, data: bytes) -> None:
+        if protocol is self._protocol:
+            self.client.receive_datagram(data, self._loop.time())
+            self._flush()
+
+    def _stream_lost(self, protocol: _StreamProtocol, exc: Exception | None) -> None:
+        if protocol is not self._protocol:
+            return
+        self._stream = None
+        self._protocol = None
+        reason = f"connection to the TURN server lost: {exc}" if exc else "server closed"
+        self.client.connection_lost(self._loop.time(), reason)
+        self._flush()
+
+    # -- driving the engine ----------------------------------------------
+    def _flush(self) -> None:
+        client = self.client
+        redirected = False
+        while (event := client.next_event()) is not None:
+            if isinstance(event, DataReceived):
+                if self.on_data is not None:
+                    self.on_data(event.data, event.peer)
+                continue
+            if isinstance(event, Redirected):
+                redirected = True
+            self._handle_event(event)
+        if redirected and self.url.transport != "udp":
+            # A new server means a new connection; the engine's next Allocate
+            # waits in its queue until it is up.
+            self._reconnect()
+            return
+        datagrams = client.datagrams_to_send(self._loop.time())
+        if datagrams:
+            self._write(datagrams)
+        self._arm_timer()
+
+    def _write(self, datagrams: list[bytes]) -> None:
+        sock = self._socket
+        if sock is not None:
+            server = self.client.server_address
+            for data in datagrams:
+                try:
+                    sock.sendto(data, server)
+                except (BlockingIOError, InterruptedError):
+                    break  # UDP: a full buffer drops, like the network would
+                except OSError:
+                    continue
+            return
+        if self._stream is not None:
+            self._stream.write(b"".join(datagrams))
+
+    def _reconnect(self) -> None:
+        old = self._stream
+        self._stream = None
+        self._protocol = None
+        if old is not None:
+            old.close()
+
+        async def reconnect() -> None:
+            try:
+                await self._connect()
+            except (OSError, ssl.SSLError) as exc:
+                self.client.connection_lost(self._loop.time(), f"cannot connect: {exc}")
+            self._flush()
+
+        self._loop.create_task(reconnect())
+
+    def _handle_event(self, event: TurnEvent) -> None:
+        if isinstance(event, Allocated):
+            if not self._allocated.done():
+                self._allocated.set_result(event)
+        elif isinstance(event, AllocationFailed):
+            if not self._allocated.done():
+                self._allocated.set_exception(TurnError(event.code, event.reason))
+        elif isinstance(event, AllocationLost):
+            self.lost = TurnError(event.code, event.reason)
+        elif isinstance(event, Deallocated) and not self._closed.done():
+            self._closed.set_result(None)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _arm_timer(self) -> None:
+        deadline = self.client.get_timer()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        deadline = self._timer_at
+        self._timer = None
+        self._timer_at = None
+        # call_at may run a callback up to the clock resolution early.
+        now = self._loop.time()
+        self.client.handle_timer(now if deadline is None else max(now, deadline))
+        self._flush()
+
+    def _teardown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._socket is not None:
+            self._loop.remove_reader(self._socket.fileno())
+            self._socket.close()
+            self._socket = None
+        if self._stream is not None:
+            self._protocol = None
+            self._stream.close()
+            self._stream = None
+        if not self._allocated.done():
+            self._allocated.set_exception(TurnError(None, "closed"))
+            self._allocated.exception()  # nobody may be waiting: mark it retrieved
