@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import random
 import struct
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
@@ -211,6 +211,8 @@ class RtpSender:
         self._next_report: float | None = None
         self._rrtr: dict[int, tuple[int, float]] = {}  # remote ssrc -> (lrr, received at)
         self._fir_sequence: dict[int, int] = {}
+        # the latest reception reports the remote sent about this stream
+        self.remote_reports: deque[ReportBlock] = deque(maxlen=256)
 
     # -- sending -----------------------------------------------------------
     def timestamp_for(self, now: float) -> int:
@@ -340,8 +342,10 @@ class RtpSender:
                     self._events.append(KeyframeRequested(self.ssrc, "fir"))
         elif isinstance(packet, (ReceiverReport, SenderReport)):
             for block in packet.reports:
-                if block.ssrc == self.ssrc and block.lsr:
-                    self._measure_rtt(block, now)
+                if block.ssrc == self.ssrc:
+                    self.remote_reports.append(block)
+                    if block.lsr:
+                        self._measure_rtt(block, now)
         elif isinstance(packet, ExtendedReport):
             for xr_block in packet.blocks:
                 if isinstance(xr_block, ReceiverReferenceTime):
