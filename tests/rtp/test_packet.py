@@ -143,14 +143,21 @@ def test_typed_extensions_round_trip() -> None:
     assert extensions.uri_of(3) == ext.TRANSPORT_WIDE_CC and extensions.id_of(ext.MID) == 1
 
 
-def test_extension_map_from_extmap_objects() -> None:
-    class Extmap:
-        def __init__(self, id: int, uri: str) -> None:
-            self.id = id
-            self.uri = uri
+def test_extension_map_from_sdp_extmaps() -> None:
+    from webrtc.sdp import SessionDescription
 
-    extensions = HeaderExtensionMap.from_extmaps([Extmap(3, ext.MID), (5, ext.ABS_SEND_TIME)])
+    text = (
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+        f"a=extmap:3 {ext.MID}\r\na=extmap:5/sendrecv {ext.ABS_SEND_TIME}\r\n"
+        f"a=extmap:11 {ext.TRANSPORT_WIDE_CC}\r\na=extmap:14 urn:example:unknown\r\n"
+        "a=rtpmap:96 VP8/90000\r\n"
+    )
+    media = SessionDescription.parse(text).media[0]
+    extensions = HeaderExtensionMap.from_extmaps(media.extmaps)
     assert extensions.mid_id == 3 and extensions.abs_send_time_id == 5
+    assert extensions.transport_wide_cc_id == 11 and extensions.uri_of(14) == "urn:example:unknown"
+    assert HeaderExtensionMap.from_extmaps([(2, ext.MID)]).mid_id == 2
 
 
 def test_aiortc_packets_parse_with_ours() -> None:

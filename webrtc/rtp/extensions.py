@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from webrtc.rtp.errors import RtpParseError
 from webrtc.rtp.packet import RtpPacket
+from webrtc.sdp.attributes import ExtMap
 
 __all__ = [
     "ABS_SEND_TIME",
@@ -98,16 +99,15 @@ class HeaderExtensionMap:
             self.add(ext_id, uri)
 
     @classmethod
-    def from_extmaps(cls, extmaps: Iterable[object]) -> HeaderExtensionMap:
-        """From SDP extmap values: anything with ``id``/``value`` or ``id``/``uri``
-        attributes (the SDP layer's extmap type), or ``(id, uri)`` pairs."""
+    def from_extmaps(cls, extmaps: Iterable[ExtMap | tuple[int, str]]) -> HeaderExtensionMap:
+        """From the SDP layer's ``a=extmap`` values (``MediaDescription.extmaps``)
+        or ``(id, uri)`` pairs. Ids above 255 (RFC 8285 §5 reserves 4096-4351 for
+        offers) are not usable on the wire and are skipped."""
         pairs: list[tuple[int, str]] = []
         for extmap in extmaps:
-            if isinstance(extmap, tuple):
-                pairs.append((int(extmap[0]), str(extmap[1])))
-            else:
-                uri = getattr(extmap, "uri", None) or getattr(extmap, "value", None)
-                pairs.append((int(getattr(extmap, "id")), str(uri)))  # noqa: B009
+            ext_id, uri = extmap if isinstance(extmap, tuple) else (extmap.id, extmap.uri)
+            if 1 <= ext_id <= 255 and ext_id != 15:
+                pairs.append((ext_id, uri))
         return cls(pairs)
 
     def add(self, ext_id: int, uri: str) -> None:

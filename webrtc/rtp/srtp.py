@@ -158,6 +158,19 @@ class SrtpSession:
     ) -> SrtpSession:
         return cls(split_keying_material(profile, material, is_client), replay_window)
 
+    @classmethod
+    def from_handshake(cls, event: object, replay_window: int = 1024) -> SrtpSession:
+        """From the DTLS layer's ``HandshakeComplete`` event (its ``is_client``,
+        ``srtp_profile`` and ``srtp_keying_material``)."""
+        profile = getattr(event, "srtp_profile", None)
+        material = getattr(event, "srtp_keying_material", None)
+        if profile is None or material is None:
+            raise ValueError("the DTLS handshake negotiated no SRTP profile")
+        return cls.from_keying_material(
+            SrtpProfile(int(profile)), bytes(material), bool(getattr(event, "is_client")),  # noqa: B009
+            replay_window,
+        )
+
     def protect(self, packet: bytes) -> bytes:
         """Encrypt and authenticate one RTP packet (our own data: errors raise)."""
         self.stats.protected_rtp += 1
