@@ -79,6 +79,7 @@ def drive(client: TurnClient, chunks: list[bytes]) -> None:
             pass
         timer = client.get_timer()
         assert timer is None or isinstance(timer, float)
+        assert timer == client._compute_timer()  # the cache is never stale
         if timer is not None and timer <= now + 1:
             client.handle_timer(max(now, timer))
         now += 0.25

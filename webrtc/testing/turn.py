@@ -482,6 +482,7 @@ class TurnClientNode:
         self.on_event = on_event
         self.events: list[TurnEvent] = []
         self.timed_events: list[tuple[float, TurnEvent]] = []
+        self.check_timer_cache = True
         network.add(self, address)
 
     def _drain(self, now: float) -> None:
@@ -502,7 +503,10 @@ class TurnClientNode:
         return [(self.address, server, data) for data in self.client.datagrams_to_send(now)]
 
     def get_timer(self) -> float | None:
-        return self.client.get_timer()
+        timer = self.client.get_timer()
+        if self.check_timer_cache:
+            assert timer == self.client._compute_timer(), "stale timer cache"
+        return timer
 
     def handle_timer(self, now: float) -> None:
         self.client.handle_timer(now)
