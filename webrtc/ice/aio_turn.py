@@ -24,9 +24,12 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from webrtc.ice.agent import IceAgent
+from webrtc.ice.aio import IceConnection
 from webrtc.ice.turn import (
     Address,
     Allocated,
@@ -42,7 +45,14 @@ from webrtc.ice.turn import (
 from webrtc.ice.turn_ice import IceRelays
 from webrtc.ice.turn_url import IceServerUrl
 
-__all__ = ["AioRelayIce", "AioTurnClient", "TurnError", "resolve"]
+__all__ = [
+    "AioRelayIce",
+    "AioTurnClient",
+    "TurnError",
+    "TurnIceConnection",
+    "TurnServer",
+    "resolve",
+]
 
 
 class TurnError(Exception):
@@ -474,3 +484,123 @@ class AioRelayIce:
         now = self._loop.time()
         self.agent.handle_timer(now if deadline is None else max(now, deadline))
         self._flush()
+
+
+@dataclass(frozen=True)
+class TurnServer:
+    """One TURN server of ``iceServers``: its URL, user name and credential."""
+
+    url: str | IceServerUrl
+    username: str
+    credential: str
+
+
+class _TurnPort:
+    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects."""
+
+    def __init__(self, client: AioTurnClient) -> None:
+        self.client = client
+
+    def sendto(self, data: bytes, address: Address) -> None:
+        self.client.send_to(data, address)
+
+
+class TurnIceConnection(IceConnection):
+    """:class:`~webrtc.ice.aio.IceConnection` with relayed candidates from TURN servers.
+
+    Every server of ``turn_servers`` is allocated in parallel with host and
+    server-reflexive gathering; each allocation that succeeds becomes a
+    relayed candidate (related address: the mapped address the server saw)
+    on a port of its own, and end-of-candidates waits for every allocation
+    to succeed or fail. ``relay_only`` is ``iceTransportPolicy="relay"``: no
+    host or server-reflexive candidates at all. :meth:`close` releases every
+    allocation (await :meth:`wait_closed` to see the deallocations done).
+    """
+
+    def __init__(
+        self,
+        controlling: bool,
+        *,
+        turn_servers: Iterable[TurnServer] = (),
+        relay_only: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        turn_options: dict[str, object] | None = None,
+        **options: Any,
+    ) -> None:
+        if relay_only:
+            options["addresses"] = []
+            options["stun_servers"] = ()
+        super().__init__(controlling, **options)
+        self.turn_servers = list(turn_servers)
+        self.relay_only = relay_only
+        self.ssl_context = ssl_context
+        self.turn_options = dict(turn_options or {})
+        self.turn_clients: list[AioTurnClient] = []
+        self.turn_errors: list[BaseException] = []
+        self._relays_done = not self.turn_servers
+        self._end_requested = False
+        self._closing: list[asyncio.Task[None]] = []
+
+    async def gather(self) -> None:
+        if self.turn_servers:
+            self._spawn(self._gather_relays())
+        await super().gather()
+
+    async def _gather_relays(self) -> None:
+        results = await asyncio.gather(
+            *(self._allocate(server) for server in self.turn_servers), return_exceptions=True
+        )
+        self.turn_errors = [result for result in results if isinstance(result, BaseException)]
+        self._relays_done = True
+        if self._end_requested:
+            self._end_gathering()
+
+    async def _allocate(self, server: TurnServer) -> None:
+        socket_ids: list[int] = []
+
+        def on_data(data: bytes, peer: Address) -> None:
+            if socket_ids:
+                self.port_datagram_received(socket_ids[0], data, peer)
+
+        client = await AioTurnClient.create(
+            server.url,
+            server.username,
+            server.credential,
+            ssl_context=self.ssl_context,
+            on_data=on_data,
+            **self.turn_options,
+        )
+        self.turn_clients.append(client)
+        allocated = await client.allocate()
+        if self._closed:
+            return
+        mapped = allocated.mapped_address
+        socket_ids.append(
+            self.add_port(
+                _TurnPort(client),
+                allocated.relayed_address[0],
+                allocated.relayed_address[1],
+                "relay",
+                related_address=mapped[0] if mapped is not None else None,
+                related_port=mapped[1] if mapped is not None else None,
+                server=str(client.url),
+            )
+        )
+
+    def _end_gathering(self) -> None:
+        if not self._relays_done:
+            self._end_requested = True
+            return
+        super()._end_gathering()
+
+    def close(self) -> None:
+        """Close the connection and release every allocation."""
+        super().close()
+        for client in self.turn_clients:
+            self._closing.append(self.loop.create_task(client.close()))
+        self.turn_clients = []
+
+    async def wait_closed(self) -> None:
+        """Wait for the deallocations started by :meth:`close`."""
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
