@@ -1,5 +1,10 @@
 """ICE, STUN and TURN (RFC 8445, 8838, 7675, 8489, 8656).
 
-Will hold: STUN messages and transactions, the sans-I/O ICE agent, the TURN
-client, and the asyncio adapter (``webrtc.ice.aio``) that owns the sockets.
+- :mod:`webrtc.ice.stun`: STUN messages, credentials and transactions;
+- :mod:`webrtc.ice.agent`: the sans-I/O ICE agent;
+- :mod:`webrtc.ice.aio`: the asyncio adapter that owns the sockets.
 """
+
+from webrtc.ice.stun import StunMessage, StunParseError
+
+__all__ = ["StunMessage", "StunParseError"]
