@@ -1,5 +1,69 @@
 """SCTP over DTLS (RFC 9260, RFC 8261) and data channels (DCEP, RFC 8832).
 
-Will hold: SCTP packets and chunks, the sans-I/O association with congestion
-control, partial reliability and stream reset, and the data channel protocol.
+A sans-I/O engine (DESIGN.md section 1): :class:`SctpAssociation` owns no
+socket, task or clock. Each SCTP packet travels as one DTLS record's
+application data; feed what DTLS delivers to ``receive_datagram`` and hand
+each packet of ``datagrams_to_send`` to DTLS as one record.
+
+Public API (stable)::
+
+    assoc = SctpAssociation(is_client, local_port=5000, remote_port=5000,
+                            max_message_size=262144, *, mtu=1200, ...)
+    assoc.start(now)                         # send INIT (both sides may: simultaneous INIT works)
+    assoc.receive_datagram(packet, now)      # one SCTP packet in; never raises
+    assoc.datagrams_to_send(now) -> list[bytes]   # SCTP packets out (MTU 1200 by default)
+    assoc.get_timer() -> float | None; assoc.handle_timer(now)
+    assoc.next_event() -> event | None
+    assoc.close(now)                         # graceful SHUTDOWN; assoc.abort(detail) for ABORT
+    assoc.set_remote_max_message_size(n)     # the peer's a=max-message-size (0: unlimited)
+
+    # data channels (RFC 8831/8832), on the same object
+    sid = assoc.open_channel(label="", *, ordered=True, max_retransmits=None,
+                             max_packet_life_time=None,  # ms
+                             protocol="", negotiated=False, id=None, priority=256)
+    assoc.send(sid, data: bytes | str)        # str -> PPID 51, bytes -> 53, empty forms 56/57
+    assoc.close_channel(sid)                 # stream reset in both directions (RFC 6525)
+    assoc.buffered_amount(sid)               # bytes queued and not yet sent (W3C semantics)
+    assoc.set_buffered_amount_low_threshold(sid, n)
+
+Stream ids follow the DTLS role: ``is_client`` (DTLS client) opens even ids,
+the DTLS server odd ones. ``max_message_size`` is what we advertise and accept
+(a message larger than it aborts the association); :meth:`send` refuses
+(``ValueError``) a message larger than the peer's limit.
+
+Events (frozen dataclasses, :mod:`webrtc.sctp.events`):
+:class:`AssociationEstablished`, :class:`AssociationClosed` (with a
+:class:`CloseReason`), :class:`ChannelOpened` (``remote`` True for a peer's
+DATA_CHANNEL_OPEN that we acknowledged; False for ours, once the association
+is up), :class:`MessageReceived` (stream id, data bytes, is_string),
+:class:`ChannelClosed`, :class:`BufferedAmountLow`.
+
+Wire formats (:mod:`webrtc.sctp.packet`, :mod:`webrtc.sctp.dcep`) round-trip
+through ``parse``/``bytes()`` and raise only :class:`SctpParseError`.
 """
+
+from webrtc.sctp.association import SctpAssociation
+from webrtc.sctp.errors import SctpParseError
+from webrtc.sctp.events import (
+    AssociationClosed,
+    AssociationEstablished,
+    AssociationState,
+    BufferedAmountLow,
+    ChannelClosed,
+    ChannelOpened,
+    CloseReason,
+    MessageReceived,
+)
+
+__all__ = [
+    "AssociationClosed",
+    "AssociationEstablished",
+    "AssociationState",
+    "BufferedAmountLow",
+    "ChannelClosed",
+    "ChannelOpened",
+    "CloseReason",
+    "MessageReceived",
+    "SctpAssociation",
+    "SctpParseError",
+]

@@ -48,10 +48,125 @@ TOKEN_RE = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\Z")
 _DIGITS_RE = re.compile(r"[0-9]{1,20}\Z")
 # A field of a space-separated line: any visible character except space.
 _FIELD_RE = re.compile(r"[^\x00-\x20\x7f]+\Z")
-# RFC 8122 section 5: fingerprint = 2UHEX *(":" 2UHEX); lowercase is common.
-_FINGERPRINT_RE = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})*\Z")
 # RFC 8851 section 10: rid-syntax = %s"a=rid:" rid-id SP rid-dir ...
 _RID_ID_RE = re.compile(r"[0-9A-Za-z_\-]+\Z")
+
+# Whole-value patterns. The description parser validates each attribute with
+# the same ``check_*`` function the typed ``parse`` builds on, so what parses
+# as a description always reads back through the accessors; a regular
+# expression and a few range checks cost far less than building the value.
+_TOK = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+_FLD = r"[^\x00-\x20\x7f]+"
+_NUM = r"[0-9]{1,20}"
+_ORIGIN_RE = re.compile(rf"({_FLD}) ({_NUM}) ({_NUM}) ({_TOK}) ({_TOK}) ({_FLD})\Z")
+_CONNECTION_RE = re.compile(rf"({_TOK}) ({_TOK}) ({_FLD})\Z")
+_RTCP_RE = re.compile(rf"({_NUM})(?: ({_TOK}) ({_TOK}) ({_FLD}))?\Z")
+# RFC 8122 section 5: fingerprint = 2UHEX *(":" 2UHEX); lowercase is common.
+_FINGERPRINT_VALUE_RE = re.compile(
+    rf"({_TOK}) ([0-9A-Fa-f]{{2}}(?::[0-9A-Fa-f]{{2}})*)\Z")
+_RTPMAP_RE = re.compile(rf"({_NUM}) ({_TOK})/({_NUM})(?:/({_NUM}))?\Z")
+_FMTP_RE = re.compile(rf"({_NUM}) ")
+_RTCP_FB_RE = re.compile(rf"(\*|{_NUM}) ({_TOK})(?: (.*))?\Z", re.DOTALL)
+_EXTMAP_RE = re.compile(
+    rf"({_NUM})(?:/(sendrecv|sendonly|recvonly|inactive))? ({_FLD})(?: (.*))?\Z", re.DOTALL)
+_SSRC_RE = re.compile(rf"({_NUM}) ({_TOK})(?::(.*))?\Z", re.DOTALL)
+_SSRC_GROUP_RE = re.compile(rf"({_TOK})((?: {_NUM})*)\Z")
+_MSID_RE = re.compile(rf"({_FLD})(?: ({_FLD}))?\Z")
+_GROUP_RE = re.compile(rf"({_TOK})((?: {_FLD})*)\Z")
+_MSID_SEMANTIC_RE = re.compile(rf" *({_TOK})((?: +{_FLD})*) *\Z")
+
+_U32 = 2**32 - 1
+_U64 = 2**64 - 1
+
+
+def _match(pattern: re.Pattern[str], value: str, what: str) -> re.Match[str]:
+    found = pattern.match(value)
+    if found is None:
+        raise SdpParseError(f"malformed {what}", line=value)
+    return found
+
+
+def _bounded(text: str, what: str, maximum: int, minimum: int = 0) -> int:
+    """An ASCII-digit group of a matched pattern, range-checked."""
+    number = int(text)
+    if number > maximum or number < minimum:
+        raise SdpParseError(f"{what} out of range", line=text)
+    return number
+
+
+def check_origin(value: str) -> re.Match[str]:
+    found = _match(_ORIGIN_RE, value, "origin")
+    _bounded(found[2], "session id", _U64)
+    _bounded(found[3], "session version", _U64)
+    return found
+
+
+def check_connection(value: str) -> re.Match[str]:
+    return _match(_CONNECTION_RE, value, "connection")
+
+
+def check_rtcp(value: str) -> re.Match[str]:
+    found = _match(_RTCP_RE, value, "rtcp")
+    _bounded(found[1], "rtcp port", 65535)
+    return found
+
+
+def check_fingerprint(value: str) -> re.Match[str]:
+    return _match(_FINGERPRINT_VALUE_RE, value, "fingerprint")
+
+
+def check_rtpmap(value: str) -> re.Match[str]:
+    found = _match(_RTPMAP_RE, value, "rtpmap")
+    _bounded(found[1], "payload type", 127)
+    _bounded(found[3], "clock rate", _U32)
+    if found[4] is not None:
+        _bounded(found[4], "channels", 255)
+    return found
+
+
+def check_fmtp(value: str) -> re.Match[str]:
+    found = _match(_FMTP_RE, value, "fmtp")
+    _bounded(found[1], "payload type", 127)
+    return found
+
+
+def check_rtcp_fb(value: str) -> re.Match[str]:
+    found = _match(_RTCP_FB_RE, value, "rtcp-fb")
+    if found[1] != "*":
+        _bounded(found[1], "payload type", 127)
+    return found
+
+
+def check_extmap(value: str) -> re.Match[str]:
+    found = _match(_EXTMAP_RE, value, "extmap")
+    # One-byte ids 1-14, two-byte 1-255, 4096-4351 in offers (RFC 8285 6).
+    _bounded(found[1], "extmap id", 4351, 1)
+    return found
+
+
+def check_ssrc(value: str) -> re.Match[str]:
+    found = _match(_SSRC_RE, value, "ssrc")
+    _bounded(found[1], "ssrc", _U32)
+    return found
+
+
+def check_ssrc_group(value: str) -> re.Match[str]:
+    found = _match(_SSRC_GROUP_RE, value, "ssrc-group")
+    for item in found[2].split():
+        _bounded(item, "ssrc", _U32)
+    return found
+
+
+def check_msid(value: str) -> re.Match[str]:
+    return _match(_MSID_RE, value, "msid")
+
+
+def check_group(value: str) -> re.Match[str]:
+    return _match(_GROUP_RE, value, "group")
+
+
+def check_msid_semantic(value: str) -> re.Match[str]:
+    return _match(_MSID_SEMANTIC_RE, value, "msid-semantic")
 
 
 def _int(text: str, what: str, maximum: int, minimum: int = 0) -> int:
@@ -66,12 +181,6 @@ def _int(text: str, what: str, maximum: int, minimum: int = 0) -> int:
 
 def _token(text: str, what: str) -> str:
     if TOKEN_RE.match(text) is None:
-        raise SdpParseError(f"malformed {what}", line=text)
-    return text
-
-
-def _field(text: str, what: str) -> str:
-    if _FIELD_RE.match(text) is None:
         raise SdpParseError(f"malformed {what}", line=text)
     return text
 
@@ -139,17 +248,8 @@ class Origin:
 
     @classmethod
     def parse(cls, value: str) -> Origin:
-        parts = value.split(" ")
-        if len(parts) != 6:
-            raise SdpParseError("origin needs 6 fields", line=value)
-        return cls(
-            username=_field(parts[0], "origin username"),
-            session_id=_int(parts[1], "session id", 2**64 - 1),
-            session_version=_int(parts[2], "session version", 2**64 - 1),
-            network_type=_token(parts[3], "network type"),
-            address_type=_token(parts[4], "address type"),
-            address=_field(parts[5], "origin address"),
-        )
+        found = check_origin(value)
+        return cls(found[1], int(found[2]), int(found[3]), found[4], found[5], found[6])
 
     def __str__(self) -> str:
         return (
@@ -176,14 +276,8 @@ class Connection:
 
     @classmethod
     def parse(cls, value: str) -> Connection:
-        parts = value.split(" ")
-        if len(parts) != 3:
-            raise SdpParseError("connection needs 3 fields", line=value)
-        return cls(
-            network_type=_token(parts[0], "network type"),
-            address_type=_token(parts[1], "address type"),
-            address=_field(parts[2], "connection address"),
-        )
+        found = check_connection(value)
+        return cls(address=found[3], address_type=found[2], network_type=found[1])
 
     @classmethod
     def for_address(cls, address: str) -> Connection:
@@ -203,11 +297,12 @@ class Rtcp:
 
     @classmethod
     def parse(cls, value: str) -> Rtcp:
-        port, sep, rest = value.partition(" ")
-        return cls(
-            port=_int(port, "rtcp port", 65535),
-            connection=Connection.parse(rest) if sep else None,
-        )
+        found = check_rtcp(value)
+        connection = None
+        if found[2] is not None:
+            connection = Connection(address=found[4], address_type=found[3],
+                                    network_type=found[2])
+        return cls(int(found[1]), connection)
 
     def __str__(self) -> str:
         if self.connection is None:
@@ -224,10 +319,8 @@ class Fingerprint:
 
     @classmethod
     def parse(cls, value: str) -> Fingerprint:
-        algorithm, sep, digest = value.partition(" ")
-        if not sep or _FINGERPRINT_RE.match(digest) is None:
-            raise SdpParseError("malformed fingerprint", line=value)
-        return cls(_token(algorithm, "fingerprint hash function"), digest)
+        found = check_fingerprint(value)
+        return cls(found[1], found[2])
 
     @classmethod
     def from_digest(cls, algorithm: str, digest: bytes) -> Fingerprint:
@@ -257,16 +350,10 @@ class RtpMap:
 
     @classmethod
     def parse(cls, value: str) -> RtpMap:
-        pt, sep, encoding = value.partition(" ")
-        parts = encoding.split("/")
-        if not sep or len(parts) not in (2, 3):
-            raise SdpParseError("malformed rtpmap", line=value)
-        return cls(
-            payload_type=_int(pt, "payload type", 127),
-            encoding_name=_token(parts[0], "encoding name"),
-            clock_rate=_int(parts[1], "clock rate", 2**32 - 1),
-            channels=_int(parts[2], "channels", 255) if len(parts) == 3 else None,
-        )
+        found = check_rtpmap(value)
+        channels = found[4]
+        return cls(int(found[1]), found[2], int(found[3]),
+                   None if channels is None else int(channels))
 
     def __str__(self) -> str:
         text = f"{self.payload_type} {self.encoding_name}/{self.clock_rate}"
@@ -286,10 +373,8 @@ class Fmtp:
 
     @classmethod
     def parse(cls, value: str) -> Fmtp:
-        pt, sep, parameters = value.partition(" ")
-        if not sep:
-            raise SdpParseError("fmtp without parameters", line=value)
-        return cls(_int(pt, "payload type", 127), parameters)
+        found = check_fmtp(value)
+        return cls(int(found[1]), value[found.end() :])
 
     @classmethod
     def from_params(cls, payload_type: int, params: dict[str, str | None]) -> Fmtp:
@@ -325,12 +410,9 @@ class RtcpFeedback:
 
     @classmethod
     def parse(cls, value: str) -> RtcpFeedback:
-        parts = value.split(" ", 2)
-        if len(parts) < 2:
-            raise SdpParseError("malformed rtcp-fb", line=value)
-        pt = None if parts[0] == "*" else _int(parts[0], "payload type", 127)
-        parameter = parts[2] if len(parts) == 3 else None
-        return cls(pt, _token(parts[1], "rtcp-fb type"), parameter)
+        found = check_rtcp_fb(value)
+        pt = None if found[1] == "*" else int(found[1])
+        return cls(pt, found[2], found[3])
 
     def __str__(self) -> str:
         pt = "*" if self.payload_type is None else str(self.payload_type)
@@ -349,22 +431,9 @@ class ExtMap:
 
     @classmethod
     def parse(cls, value: str) -> ExtMap:
-        parts = value.split(" ", 2)
-        if len(parts) < 2:
-            raise SdpParseError("malformed extmap", line=value)
-        ident, slash, direction = parts[0].partition("/")
-        parsed_direction: Direction | None = None
-        if slash:
-            if direction not in DIRECTIONS:
-                raise SdpParseError("malformed extmap direction", line=value)
-            parsed_direction = Direction(direction)
-        # One-byte ids 1-14, two-byte 1-255, 4096-4351 in offers (RFC 8285 6).
-        return cls(
-            id=_int(ident, "extmap id", 4351, 1),
-            uri=_field(parts[1], "extmap uri"),
-            direction=parsed_direction,
-            attributes=parts[2] if len(parts) == 3 else None,
-        )
+        found = check_extmap(value)
+        direction = None if found[2] is None else Direction(found[2])
+        return cls(int(found[1]), found[3], direction, found[4])
 
     def __str__(self) -> str:
         ident = str(self.id) if self.direction is None else f"{self.id}/{self.direction.value}"
@@ -382,15 +451,8 @@ class Ssrc:
 
     @classmethod
     def parse(cls, value: str) -> Ssrc:
-        ssrc, sep, rest = value.partition(" ")
-        if not sep:
-            raise SdpParseError("ssrc without attribute", line=value)
-        name, colon, attr_value = rest.partition(":")
-        return cls(
-            _int(ssrc, "ssrc", 2**32 - 1),
-            _token(name, "ssrc attribute"),
-            attr_value if colon else None,
-        )
+        found = check_ssrc(value)
+        return cls(int(found[1]), found[2], found[3])
 
     def __str__(self) -> str:
         if self.value is None:
@@ -407,9 +469,8 @@ class SsrcGroup:
 
     @classmethod
     def parse(cls, value: str) -> SsrcGroup:
-        parts = value.split(" ")
-        semantics = _token(parts[0], "ssrc-group semantics")
-        return cls(semantics, tuple(_int(item, "ssrc", 2**32 - 1) for item in parts[1:]))
+        found = check_ssrc_group(value)
+        return cls(found[1], tuple(int(item) for item in found[2].split()))
 
     def __str__(self) -> str:
         return " ".join([self.semantics, *map(str, self.ssrcs)])
@@ -424,12 +485,8 @@ class Msid:
 
     @classmethod
     def parse(cls, value: str) -> Msid:
-        parts = value.split(" ")
-        if len(parts) > 2:
-            raise SdpParseError("malformed msid", line=value)
-        stream = _field(parts[0], "msid stream id")
-        track = _field(parts[1], "msid track id") if len(parts) == 2 else None
-        return cls(stream, track)
+        found = check_msid(value)
+        return cls(found[1], found[2])
 
     def __str__(self) -> str:
         return self.stream_id if self.track_id is None else f"{self.stream_id} {self.track_id}"
@@ -444,9 +501,8 @@ class Group:
 
     @classmethod
     def parse(cls, value: str) -> Group:
-        parts = value.split(" ")
-        semantics = _token(parts[0], "group semantics")
-        return cls(semantics, tuple(_field(mid, "group mid") for mid in parts[1:]))
+        found = check_group(value)
+        return cls(found[1], tuple(found[2].split(" ")[1:]))
 
     def __str__(self) -> str:
         return " ".join([self.semantics, *self.mids])
@@ -462,10 +518,8 @@ class MsidSemantic:
     @classmethod
     def parse(cls, value: str) -> MsidSemantic:
         # Chromium writes a space after the colon; RFC-style writers do not.
-        parts = value.strip(" ").split()
-        if not parts:
-            raise SdpParseError("empty msid-semantic", line=value)
-        return cls(_token(parts[0], "msid semantic"), tuple(parts[1:]))
+        found = check_msid_semantic(value)
+        return cls(found[1], tuple(item for item in found[2].split(" ") if item))
 
     def __str__(self) -> str:
         # The leading space is what Chromium and Firefox write and parse.

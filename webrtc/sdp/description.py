@@ -62,6 +62,19 @@ from webrtc.sdp.attributes import (
     Simulcast,
     Ssrc,
     SsrcGroup,
+    check_connection,
+    check_extmap,
+    check_fingerprint,
+    check_fmtp,
+    check_group,
+    check_msid,
+    check_msid_semantic,
+    check_origin,
+    check_rtcp,
+    check_rtcp_fb,
+    check_rtpmap,
+    check_ssrc,
+    check_ssrc_group,
 )
 from webrtc.sdp.candidate import Candidate
 from webrtc.sdp.errors import SdpParseError
@@ -91,65 +104,70 @@ def _require_flag(value: str | None) -> None:
         raise SdpParseError("this attribute takes no value", line=value)
 
 
-def _require_value(parse: Callable[[str], object]) -> Callable[[str | None], None]:
-    def check(value: str | None) -> None:
+def _require_value(check: Callable[[str], object]) -> Callable[[str | None], object]:
+    def checked(value: str | None) -> object:
         if value is None:
             raise SdpParseError("this attribute needs a value", line="")
-        parse(value)
+        return check(value)
 
-    return check
+    return checked
 
 
-def _check_nonempty_field(value: str) -> str:
+def _check_nonempty_field(value: str | None) -> None:
     if not value or " " in value:
-        raise SdpParseError("expected one non-empty field", line=value)
-    return value
+        raise SdpParseError("expected one non-empty field", line=value or "")
 
 
-def _check_ice_char(value: str) -> str:
-    # RFC 8839 section 5.4: ice-char = ALPHA / DIGIT / "+" / "/"; browsers
-    # also send "-" and "_" (and some stacks "=" ...), so only spaces and
-    # emptiness are refused here.
-    return _check_nonempty_field(value)
-
-
-def _check_ice_options(value: str) -> None:
+def _check_ice_options(value: str | None) -> None:
+    if value is None:
+        raise SdpParseError("this attribute needs a value", line="")
     for item in value.split(" "):
         if TOKEN_RE.match(item) is None:
             raise SdpParseError("malformed ice-options", line=value)
 
 
-def _check_max_message_size(value: str) -> None:
-    _int_value(value, "max-message-size", 2**64 - 1)
+def _check_max_message_size(value: str | None) -> None:
+    _int_value(value or "", "max-message-size", 2**64 - 1)
 
 
-def _check_sctp_port(value: str) -> None:
-    _int_value(value, "sctp-port", 65535)
+def _check_sctp_port(value: str | None) -> None:
+    _int_value(value or "", "sctp-port", 65535)
 
 
-# Attributes validated when parsed: name -> check(value or None for a flag).
-_VALIDATORS: dict[str, Callable[[str | None], None]] = {
-    "rtpmap": _require_value(RtpMap.parse),
-    "fmtp": _require_value(Fmtp.parse),
-    "rtcp-fb": _require_value(RtcpFeedback.parse),
-    "extmap": _require_value(ExtMap.parse),
-    "ssrc": _require_value(Ssrc.parse),
-    "ssrc-group": _require_value(SsrcGroup.parse),
-    "msid": _require_value(Msid.parse),
-    "mid": _require_value(_check_nonempty_field),
-    "group": _require_value(Group.parse),
-    "msid-semantic": _require_value(MsidSemantic.parse),
-    "fingerprint": _require_value(Fingerprint.parse),
-    "setup": _require_value(Setup.parse),
-    "rtcp": _require_value(Rtcp.parse),
-    "ice-ufrag": _require_value(_check_ice_char),
-    "ice-pwd": _require_value(_check_ice_char),
-    "ice-options": _require_value(_check_ice_options),
+def _check_setup(value: str | None) -> None:
+    if value not in _SETUP_ROLES:
+        raise SdpParseError("unknown setup role", line=value or "")
+
+
+_SETUP_ROLES = frozenset(role.value for role in Setup)
+
+# Attributes validated when parsed: name -> check(value, or None for a flag).
+# Each uses the same check as the typed accessor, so accessors of a parsed
+# description do not fail. ICE ufrag/pwd: RFC 8839 section 5.4 says ice-char
+# (ALPHA / DIGIT / "+" / "/"), but stacks send "-", "_", "=" and more, so only
+# emptiness and spaces are refused.
+_VALIDATORS: dict[str, Callable[[str | None], object]] = {
+    "rtpmap": _require_value(check_rtpmap),
+    "fmtp": _require_value(check_fmtp),
+    "rtcp-fb": _require_value(check_rtcp_fb),
+    "extmap": _require_value(check_extmap),
+    "ssrc": _require_value(check_ssrc),
+    "ssrc-group": _require_value(check_ssrc_group),
+    "msid": _require_value(check_msid),
+    "mid": _check_nonempty_field,
+    "group": _require_value(check_group),
+    "msid-semantic": _require_value(check_msid_semantic),
+    "fingerprint": _require_value(check_fingerprint),
+    "setup": _check_setup,
+    "rtcp": _require_value(check_rtcp),
+    "ice-ufrag": _check_nonempty_field,
+    "ice-pwd": _check_nonempty_field,
+    "ice-options": _check_ice_options,
     "candidate": _require_value(Candidate.parse),
     "rid": _require_value(Rid.parse),
     "simulcast": _require_value(Simulcast.parse),
-    "sctp-port": _require_value(_check_sctp_port),
-    "max-message-size": _require_value(_check_max_message_size),
+    "sctp-port": _check_sctp_port,
+    "max-message-size": _check_max_message_size,
     "rtcp-mux": _require_flag,
     "rtcp-rsize": _require_flag,
     "ice-lite": _require_flag,
@@ -1072,17 +1090,9 @@ def _check_bandwidth(value: str) -> None:
     _int_value(amount, "bandwidth", 2**64 - 1)
 
 
-def _check_connection(value: str) -> None:
-    Connection.parse(value)
-
-
-def _check_origin(value: str) -> None:
-    Origin.parse(value)
-
-
-_LINE_CHECKS: dict[str, Callable[[str], None]] = {
+_LINE_CHECKS: dict[str, Callable[[str], object]] = {
     "t": _check_t,
-    "c": _check_connection,
+    "c": check_connection,
     "b": _check_bandwidth,
 }
 
@@ -1102,7 +1112,7 @@ def _parse(text: str) -> SessionDescription:
     except SdpParseError as exc:
         raise SdpParseError(exc.reason, line_number=1, line=lines[0]) from None
     try:
-        _check_origin(lines[1][2:])
+        check_origin(lines[1][2:])
     except SdpParseError as exc:
         raise SdpParseError(exc.reason, line_number=2, line=lines[1]) from None
 

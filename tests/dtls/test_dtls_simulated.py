@@ -1,0 +1,231 @@
+"""Two DtlsConnection ends through the deterministic simulator (virtual time)."""
+
+from __future__ import annotations
+
+import pytest
+
+from webrtc.dtls import (
+    ApplicationData,
+    Certificate,
+    CipherSuite,
+    ConnectionClosed,
+    ConnectionFailed,
+    DtlsConnection,
+    DtlsState,
+    FailureReason,
+    HandshakeComplete,
+    NamedGroup,
+    SrtpProfile,
+)
+from webrtc.testing.dtls import make_pair
+from webrtc.testing.network import LinkConfig
+
+
+def _complete(events: list[object]) -> HandshakeComplete:
+    found = [e for e in events if isinstance(e, HandshakeComplete)]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_handshake_and_application_data(client_certificate: Certificate,
+                                        server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.handshake(timeout=5)
+    client_done = _complete(pair.client_node.events)
+    server_done = _complete(pair.server_node.events)
+    assert client_done.cipher_suite is CipherSuite.ECDHE_ECDSA_AES_128_GCM_SHA256
+    assert client_done.srtp_profile is SrtpProfile.AEAD_AES_128_GCM
+    assert client_done.srtp_keying_material == server_done.srtp_keying_material
+    assert client_done.srtp_keying_material is not None
+    assert len(client_done.srtp_keying_material) == 2 * (16 + 12)
+    assert client_done.srtp_local_master == server_done.srtp_remote_master
+    assert client_done.srtp_remote_master == server_done.srtp_local_master
+    assert client_done.srtp_local_master != client_done.srtp_remote_master
+    assert client_done.remote_certificate == server_certificate.der
+    assert server_done.remote_certificate == client_certificate.der
+    assert pair.client.export_keying_material("EXPORTER-test", 40, b"ctx") == \
+        pair.server.export_keying_material("EXPORTER-test", 40, b"ctx")
+    assert pair.client.export_keying_material("EXPORTER-test", 40, b"") != \
+        pair.client.export_keying_material("EXPORTER-test", 40, None)
+
+    pair.client.send(b"ping")
+    pair.server.send(b"pong" * 300)
+    pair.network.run(lambda: any(isinstance(e, ApplicationData)
+                                 for e in pair.server_node.events)
+                     and any(isinstance(e, ApplicationData) for e in pair.client_node.events))
+    assert ApplicationData(b"ping") in pair.server_node.events
+    assert ApplicationData(b"pong" * 300) in pair.client_node.events
+
+    pair.client.close()
+    pair.network.run(lambda: pair.server.state is DtlsState.CLOSED)
+    assert pair.client_node.events[-1] == ConnectionClosed(by_peer=False)
+    assert pair.server_node.events[-1] == ConnectionClosed(by_peer=True)
+    with pytest.raises(RuntimeError):
+        pair.client.send(b"late")
+
+
+def test_handshake_datagrams_fit_the_mtu(client_certificate: Certificate,
+                                         rsa_certificate: Certificate) -> None:
+    # An RSA certificate makes the flights big enough to need fragmentation;
+    # the link drops anything above 300 bytes.
+    pair = make_pair(client_certificate, rsa_certificate,
+                     link=LinkConfig(delay=0.01, mtu=300),
+                     client_options={"mtu": 300}, server_options={"mtu": 300})
+    pair.handshake(timeout=5)
+    stats = pair.network.link_stats("10.0.0.2", "10.0.0.1")
+    assert stats.too_big == 0
+    assert stats.sent > 4  # flight 4 went as several datagrams
+    assert _complete(pair.client_node.events).cipher_suite is \
+        CipherSuite.ECDHE_RSA_AES_128_GCM_SHA256
+
+
+def test_cookie_exchange(client_certificate: Certificate,
+                         server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate,
+                     server_options={"use_cookie": True})
+    pair.handshake(timeout=5)
+    # client: ClientHello twice, then flight 5
+    assert pair.network.link_stats("10.0.0.1", "10.0.0.2").sent >= 3
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_handshake_survives_loss_reordering_duplication(
+        seed: int, client_certificate: Certificate, server_certificate: Certificate) -> None:
+    link = LinkConfig(delay=0.02, jitter=0.03, loss=0.3, duplicate=0.2, reorder=0.2,
+                      reorder_delay=0.05)
+    pair = make_pair(client_certificate, server_certificate, link=link, seed=seed,
+                     client_options={"mtu": 500}, server_options={"mtu": 500,
+                                                                  "use_cookie": seed % 2 == 0})
+    pair.handshake(timeout=60)
+    assert _complete(pair.client_node.events).srtp_keying_material == \
+        _complete(pair.server_node.events).srtp_keying_material
+    assert pair.client.stats.retransmissions + pair.server.stats.retransmissions > 0
+    assert pair.network.link_stats("10.0.0.1", "10.0.0.2").lost > 0
+
+
+def test_fingerprint_mismatch_fails_both_ends(client_certificate: Certificate,
+                                              server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    other = Certificate.generate()
+    pair.client.set_remote_fingerprints(other.fingerprints())
+    pair.client.start(0.0)
+    pair.network.run(lambda: pair.client.state is DtlsState.FAILED
+                     and pair.server.state is DtlsState.FAILED, timeout=5)
+    failure = pair.client_node.events[-1]
+    assert isinstance(failure, ConnectionFailed)
+    assert failure.reason is FailureReason.FINGERPRINT_MISMATCH
+    assert failure.alert == 42  # bad_certificate
+    remote = pair.server_node.events[-1]
+    assert isinstance(remote, ConnectionFailed)
+    assert remote.reason is FailureReason.PEER_ALERT and remote.by_peer
+    assert remote.alert == 42
+
+
+def test_server_rejects_client_fingerprint(client_certificate: Certificate,
+                                           server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.server.set_remote_fingerprints([("sha-256", "00:" * 31 + "00")])
+    pair.client.start(0.0)
+    pair.network.run(lambda: pair.server.state is DtlsState.FAILED, timeout=5)
+    failure = pair.server_node.events[-1]
+    assert isinstance(failure, ConnectionFailed)
+    assert failure.reason is FailureReason.FINGERPRINT_MISMATCH
+    pair.network.run(lambda: pair.client.state is DtlsState.FAILED, timeout=5)
+
+
+def test_tampered_and_replayed_records_are_dropped_and_counted(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.handshake(timeout=5)
+    pair.client.send(b"secret")
+    (record,) = pair.client.datagrams_to_send(pair.network.now)
+    tampered = bytearray(record)
+    tampered[-1] ^= 1
+    now = pair.network.now
+    pair.server.receive_datagram(bytes(tampered), now)
+    assert pair.server.stats.auth_failures == 1
+    assert pair.server.next_event() is None
+    pair.server.receive_datagram(record, now)
+    assert pair.server.next_event() == ApplicationData(b"secret")
+    pair.server.receive_datagram(record, now)
+    assert pair.server.stats.replays == 1
+    assert pair.server.next_event() is None
+    assert pair.server.state is DtlsState.CONNECTED
+
+
+def test_silent_peer_times_out(client_certificate: Certificate) -> None:
+    connection = DtlsConnection(True, client_certificate, None, handshake_timeout=10.0)
+    connection.start(0.0)
+    now = 0.0
+    sent = len(connection.datagrams_to_send(now))
+    intervals = []
+    while (timer := connection.get_timer()) is not None:
+        intervals.append(timer - now)
+        now = timer
+        connection.handle_timer(now)
+        sent += len(connection.datagrams_to_send(now))
+    assert intervals[:4] == pytest.approx([0.4, 0.8, 1.6, 3.2])  # doubling backoff
+    assert now == pytest.approx(10.0)
+    event = connection.next_event()
+    assert isinstance(event, ConnectionFailed)
+    assert event.reason is FailureReason.TIMEOUT
+    assert connection.state is DtlsState.FAILED
+    assert sent == connection.stats.retransmissions + 1
+
+
+def test_silent_peer_in_simulator(client_certificate: Certificate,
+                                  server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate,
+                     client_options={"handshake_timeout": 5.0})
+    pair.network.set_link("10.0.0.1", "10.0.0.2", LinkConfig(loss=1.0), both_ways=False)
+    pair.client.start(0.0)
+    pair.network.run(lambda: pair.client.state is DtlsState.FAILED, timeout=10)
+    assert isinstance(pair.client_node.events[-1], ConnectionFailed)
+
+
+@pytest.mark.parametrize(
+    ("suite", "group", "key_type"),
+    [
+        (CipherSuite.ECDHE_ECDSA_AES_256_GCM_SHA384, NamedGroup.SECP384R1, "ecdsa"),
+        (CipherSuite.ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, NamedGroup.SECP256R1, "ecdsa"),
+        (CipherSuite.ECDHE_RSA_AES_128_GCM_SHA256, NamedGroup.X25519, "rsa"),
+        (CipherSuite.ECDHE_RSA_AES_256_GCM_SHA384, NamedGroup.SECP256R1, "rsa"),
+        (CipherSuite.ECDHE_RSA_CHACHA20_POLY1305_SHA256, NamedGroup.SECP384R1, "rsa"),
+    ],
+)
+def test_other_suites_and_groups(suite: CipherSuite, group: NamedGroup, key_type: str,
+                                 client_certificate: Certificate,
+                                 server_certificate: Certificate,
+                                 rsa_certificate: Certificate) -> None:
+    server_cert = rsa_certificate if key_type == "rsa" else server_certificate
+    pair = make_pair(rsa_certificate if key_type == "rsa" else client_certificate, server_cert,
+                     client_options={"cipher_suites": [suite], "groups": [group],
+                                     "srtp_profiles": [SrtpProfile.AES128_CM_HMAC_SHA1_80]})
+    pair.handshake(timeout=5)
+    done = _complete(pair.client_node.events)
+    assert done.cipher_suite is suite
+    assert done.named_group is group
+    assert done.srtp_profile is SrtpProfile.AES128_CM_HMAC_SHA1_80
+    assert done.srtp_keying_material is not None and len(done.srtp_keying_material) == 60
+    pair.server.send(b"x" * 1000)
+    pair.network.run(lambda: ApplicationData(b"x" * 1000) in pair.client_node.events)
+
+
+def test_no_common_suite_fails(client_certificate: Certificate,
+                               server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate,
+                     client_options={"cipher_suites": [CipherSuite.ECDHE_RSA_AES_128_GCM_SHA256]})
+    pair.client.start(0.0)
+    pair.network.run(lambda: pair.client.state is DtlsState.FAILED, timeout=5)
+    failure = pair.server_node.events[-1]
+    assert isinstance(failure, ConnectionFailed)
+    assert failure.reason is FailureReason.HANDSHAKE_FAILURE
+
+
+def test_no_srtp_when_not_offered(client_certificate: Certificate,
+                                  server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate,
+                     client_options={"srtp_profiles": []})
+    pair.handshake(timeout=5)
+    done = _complete(pair.server_node.events)
+    assert done.srtp_profile is None and done.srtp_keying_material is None
