@@ -47,8 +47,6 @@ def is_ip_address(text: str) -> bool:
 
 
 def run_case(peer: str, browser_role: str, mdns: bool) -> dict[str, Any]:
-    if peer == "webrtc":
-        pytest.importorskip("webrtc.peerconnection", reason="facade not built yet")
     result = run_browser_session(peer, browser_role, mdns)
     context = f"chromium log tail:\n{result['chromium_log'][-1500:]}\nstderr:\n{result['stderr']}"
     try:
@@ -83,6 +81,9 @@ def test_chromium_with_mdns_hidden_host_candidates(peer: str, browser_role: str)
     revealed = [c for c in result["browser"]["candidates_sent"] if is_ip_address(c.split()[4])]
     assert revealed == []
     pair = result["browser"]["selected_pair"]
-    if pair is not None:
-        # Chromium learnt its own address only from our checks' responses.
-        assert pair["local"] == "prflx"
+    assert pair is not None, "chromium reported no selected pair"
+    # Chromium revealed no address: it learnt its own from our checks' responses.
+    assert pair["local"] == "prflx"
+    if peer == "webrtc":
+        # ...and we learnt Chromium's address from its checks: a peer-reflexive pair.
+        assert result["python_extra"]["selected_pair"]["remote"] == "prflx"

@@ -111,8 +111,8 @@ class RTCDataChannel(EventEmitter):
         """Start closing: reset the stream; ``close`` fires once both sides reset it."""
         if self.readyState in ("closing", "closed"):
             return
-        if self._transport is None or self.id is None or self.readyState == "connecting" and \
-                not self._transport.channel_known(self.id):
+        if self._transport is None or self.id is None or (self.readyState == "connecting" and \
+                not self._transport.channel_known(self.id)):
             self._set_closed()
             return
         self.readyState = "closing"

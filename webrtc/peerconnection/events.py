@@ -11,9 +11,9 @@ W3C / MDN style, one handler per event through an ``on<event>`` attribute::
 
 As in browsers, the attribute handler receives one :class:`Event` whose
 fields carry what ``on`` listeners receive as arguments (``event.channel``,
-``event.data``, ``event.candidate``...). A listener that is a coroutine function is scheduled as a task on the running
-loop. An exception raised by a listener is logged and does not stop the other
-listeners or the stack.
+``event.data``, ``event.candidate``...). A listener that is a coroutine
+function is scheduled as a task on the running loop. An exception raised by
+a listener is logged and does not stop the other listeners or the stack.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ opened on the SCTP association that already exists (RFC 8832).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import string
@@ -42,8 +43,7 @@ from webrtc.peerconnection.types import (
     RTCSessionDescription,
 )
 from webrtc.sctp import ChannelOpened
-from webrtc.sdp import Fingerprint, SessionDescription, SdpParseError
-from webrtc.sdp import jsep
+from webrtc.sdp import Fingerprint, SdpParseError, SessionDescription, jsep
 from webrtc.sdp.attributes import Setup
 from webrtc.sdp.candidate import Candidate
 
@@ -295,11 +295,9 @@ class RTCPeerConnection(EventEmitter):
         self._transport.gather(addresses, self.configuration.portRange)
         # Host candidates are in by now; TURN/srflx gathering has no server here.
         if self.configuration.iceServers and not self._gathering_done.is_set():
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._gathering_done.wait(),
                                        self.configuration.srflxTimeout)
-            except asyncio.TimeoutError:
-                pass
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | dict[str, Any] | None
                               ) -> None:

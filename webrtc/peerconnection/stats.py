@@ -95,7 +95,7 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
             if remote["id"] not in seen_remote:
                 seen_remote.add(remote["id"])
                 add(remote)
-            counters = transport.counters.get(pair.route)
+            route = transport.counters.get(pair.route)
             selected = ice.selected_pair is pair
             pair_id = f"CP-{local['id']}-{remote['id']}"
             if selected:
@@ -105,10 +105,10 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
                 localCandidateId=local["id"], remoteCandidateId=remote["id"],
                 state=pair.state.value, nominated=pair.nominated or selected,
                 priority=pair.priority,
-                bytesSent=counters.bytes_sent if counters else 0,
-                bytesReceived=counters.bytes_received if counters else 0,
-                packetsSent=counters.packets_sent if counters else 0,
-                packetsReceived=counters.packets_received if counters else 0,
+                bytesSent=route.bytes_sent if route else 0,
+                bytesReceived=route.bytes_received if route else 0,
+                packetsSent=route.packets_sent if route else 0,
+                packetsReceived=route.packets_received if route else 0,
                 currentRoundTripTime=rtt if selected else None))
     dtls = transport.dtls
     suite = dtls.cipher_suite if dtls is not None else None

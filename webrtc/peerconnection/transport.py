@@ -385,18 +385,17 @@ class BundleTransport:
         assert sctp is not None
         listener = self.listener
         while (event := sctp.next_event()) is not None:
-            kind = type(event)
-            if kind is MessageReceived:
+            if type(event) is MessageReceived:
                 listener.on_message(event.stream_id, event.data, event.is_string)
-            elif kind is BufferedAmountLow:
+            elif type(event) is BufferedAmountLow:
                 listener.on_buffered_amount_low(event.stream_id)
-            elif kind is ChannelOpened:
+            elif type(event) is ChannelOpened:
                 listener.on_channel_opened(event)
-            elif kind is ChannelClosed:
+            elif type(event) is ChannelClosed:
                 listener.on_channel_closed(event.stream_id)
-            elif kind is AssociationEstablished:
+            elif type(event) is AssociationEstablished:
                 listener.on_sctp_established()
-            elif kind is AssociationClosed:
+            elif type(event) is AssociationClosed:
                 listener.on_sctp_closed(event.reason.value)
 
     def _send_ice_datagrams(self, now: float) -> None:
