@@ -53,8 +53,9 @@ def run_case(peer: str, browser_role: str, mdns: bool) -> dict[str, Any]:
         assert_side_complete(result["browser"], "chromium")
         assert_side_complete(result["python"], peer)
     except AssertionError as error:
-        raise AssertionError(f"{error}\nbrowser log: {result['browser'].get('log')}\n"
-                             f"{context}") from None
+        browser = {k: v for k, v in result["browser"].items() if k != "log"}
+        raise AssertionError(f"{error}\nbrowser: {browser}\npython: {result['python']}\n"
+                             f"browser log: {result['browser'].get('log')}\n{context}") from None
     assert "connected" in result["browser"]["connection_states"]
     if peer == "webrtc":
         # Our peer trickles: every candidate it sent reached the page, then null.
