@@ -22,7 +22,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 __all__ = ["Event", "EventEmitter"]
 
@@ -55,6 +55,12 @@ class EventEmitter:
         self._attribute_handlers: dict[str, Callable[..., Any] | None] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    @overload
+    def on(self, event: str) -> Callable[[Listener], Listener]: ...
+
+    @overload
+    def on(self, event: str, listener: Listener) -> Listener: ...
+
     def on(self, event: str, listener: Callable[..., Any] | None = None) -> Any:
         """Add a listener; without one, return a decorator that adds it."""
         if listener is None:
@@ -65,7 +71,8 @@ class EventEmitter:
         self._listeners.setdefault(event, []).append(listener)
         return listener
 
-    add_listener = on
+    def add_listener(self, event: str, listener: Callable[..., Any]) -> None:
+        self.on(event, listener)
 
     def once(self, event: str, listener: Callable[..., Any]) -> None:
         def wrapper(*args: Any) -> Any:

@@ -160,9 +160,11 @@ class BundleTransport:
         self.counters: dict[tuple[int, tuple[str, int]], RouteCounters] = {}
         self.closed = False
         self._early_payload: list[bytes] = []
+        self._unvalidated: list[tuple[tuple[int, tuple[str, int]], bytes]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
-        self._pump_scheduled = False
+        self._pumping = False
+        self._pump_again = False
         self._gathered = False
         self.dropped_other = 0
         self.send_errors = 0
@@ -290,6 +292,11 @@ class BundleTransport:
         now = self.loop.time()
         recvfrom = sock.recvfrom
         receive = ice.receive_datagram
+        valid_routes = ice.valid_routes
+        dtls = self.dtls
+        dtls_receive = dtls.receive_datagram if dtls is not None else None
+        fast_packets = fast_bytes = 0
+        fast_route: tuple[int, tuple[str, int]] | None = None
         for _ in range(BATCH_LIMIT):
             try:
                 data, address = recvfrom(65536)
@@ -298,9 +305,41 @@ class BundleTransport:
             except OSError:
                 # An ICMP error reported on the socket (e.g. port unreachable).
                 continue
+            # Fast path: a DTLS record (RFC 7983: first byte 20..63) on a pair
+            # ICE validated goes straight to DTLS; the agent would only wrap it
+            # in a PayloadReceived event. STUN and anything else go to ICE.
+            if data and 19 < data[0] < 64:
+                route = (socket_id, address[:2])
+                if route in valid_routes and dtls_receive is not None:
+                    dtls_receive(data, now)
+                    if route != fast_route:
+                        self._count_received(fast_route, fast_packets, fast_bytes)
+                        fast_route, fast_packets, fast_bytes = route, 0, 0
+                    fast_packets += 1
+                    fast_bytes += len(data)
+                    continue
+                if route not in valid_routes:
+                    # The peer's first flight can overtake our own successful check
+                    # of its route (the peer validated it first): keep a few and
+                    # replay them once the route is valid, rather than waiting a
+                    # DTLS retransmission timeout.
+                    if len(self._unvalidated) < 32:
+                        self._unvalidated.append((route, data))
+                    continue
             receive(data, now, socket_id, address[:2])
             self._drain_ice(now)
+        self._count_received(fast_route, fast_packets, fast_bytes)
         self.pump()
+
+    def _count_received(self, route: tuple[int, tuple[str, int]] | None, packets: int,
+                        size: int) -> None:
+        if route is None or not packets:
+            return
+        counters = self.counters.get(route)
+        if counters is None:
+            counters = self.counters[route] = RouteCounters()
+        counters.packets_received += packets
+        counters.bytes_received += size
 
     def _drain_ice(self, now: float) -> None:
         ice = self.ice
@@ -338,21 +377,43 @@ class BundleTransport:
                     self.listener.on_dtls_state("connecting")
 
     def schedule_pump(self) -> None:
-        if not self._pump_scheduled and not self.closed:
-            self._pump_scheduled = True
-            self.loop.call_soon(self._scheduled_pump)
+        """After a user action: pump now, or after the pump in progress.
 
-    def _scheduled_pump(self) -> None:
-        self._pump_scheduled = False
+        Pumping at once (rather than on the next loop iteration) saves one
+        event-loop round per message on the latency path; a send made from a
+        listener during a pump is carried by that pump's own flush.
+        """
+        if self.closed:
+            return
+        if self._pumping:
+            self._pump_again = True
+            return
         self.pump()
 
     def pump(self) -> None:
         """Move everything the engines produced one step along; re-arm the timer."""
         if self.closed or self.ice is None:
             return
+        if self._pumping:
+            self._pump_again = True
+            return
+        self._pumping = True
+        try:
+            self._pump_once()
+            while self._pump_again and not self.closed:
+                self._pump_again = False
+                self._pump_once()
+        finally:
+            self._pumping = False
+            self._pump_again = False
+
+    def _pump_once(self) -> None:
+        assert self.ice is not None
         now = self.loop.time()
         self._drain_ice(now)
         dtls, sctp = self.dtls, self.sctp
+        if self._unvalidated and dtls is not None:
+            self._replay_unvalidated(dtls, now)
         if dtls is not None:
             while (event := dtls.next_event()) is not None:
                 if type(event) is ApplicationData:
@@ -369,16 +430,63 @@ class BundleTransport:
                     self.listener.on_dtls_state("closed")
         if sctp is not None:
             self._drain_sctp()
+            if self.closed:
+                return  # a listener closed the peer connection
             if dtls is not None and dtls.state.value == "connected":
                 send_record = dtls.send
                 for packet in sctp.datagrams_to_send(now):
                     send_record(packet)
         if dtls is not None:
-            ice_send = self.ice.send
-            for datagram in dtls.datagrams_to_send(now):
-                ice_send(datagram)
+            datagrams = dtls.datagrams_to_send(now)
+            if datagrams:
+                self._send_payload(datagrams)
         self._send_ice_datagrams(now)
         self._arm()
+
+    def _send_payload(self, datagrams: list[bytes]) -> None:
+        """DTLS datagrams onto the selected pair, straight on its socket."""
+        selected = self.selected
+        ice = self.ice
+        assert ice is not None
+        if selected is None or ice.state in (IceState.FAILED, IceState.CLOSED):
+            for datagram in datagrams:
+                ice.send(datagram)  # the agent counts and drops them
+            return
+        sock = self.sockets.get(selected.socket_id)
+        if sock is None:
+            return
+        address = selected.remote_address
+        sendto = sock.sendto
+        sent_bytes = sent_packets = 0
+        for datagram in datagrams:
+            try:
+                sendto(datagram, address)
+            except (BlockingIOError, InterruptedError):
+                self.send_errors += 1  # a full buffer drops it; SCTP retransmits
+                continue
+            except OSError as error:
+                self.send_errors += 1
+                logger.debug("sendto %s failed: %s", address, error)
+                continue
+            sent_packets += 1
+            sent_bytes += len(datagram)
+        route = (selected.socket_id, address)
+        counters = self.counters.get(route)
+        if counters is None:
+            counters = self.counters[route] = RouteCounters()
+        counters.packets_sent += sent_packets
+        counters.bytes_sent += sent_bytes
+
+    def _replay_unvalidated(self, dtls: DtlsConnection, now: float) -> None:
+        assert self.ice is not None
+        valid = self.ice.valid_routes
+        keep = []
+        for route, data in self._unvalidated:
+            if route in valid:
+                dtls.receive_datagram(data, now)
+            else:
+                keep.append((route, data))
+        self._unvalidated = keep
 
     def _drain_sctp(self) -> None:
         sctp = self.sctp
