@@ -91,9 +91,11 @@ class _StreamProtocol(asyncio.Protocol):
 class AioTurnClient:
     """One TURN allocation over asyncio. Create with :meth:`create`, then :meth:`allocate`.
 
-    ``on_data(data, peer)`` receives relayed datagrams; ``on_event(event)``
-    receives every other engine event. Extra keyword arguments go to
-    :class:`~webrtc.ice.turn.TurnClient` (lifetimes, ``auto_bind_channels``...).
+    ``on_data(data, peer)`` receives relayed datagrams, ``on_batch_end()`` is
+    called once after each batch of them (so that the layers above flush
+    once per batch); ``on_event(event)`` receives every other engine event.
+    Extra keyword arguments go to :class:`~webrtc.ice.turn.TurnClient`
+    (lifetimes, ``auto_bind_channels``...).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class AioTurnClient:
         ssl_context: ssl.SSLContext | None = None,
         on_data: Callable[[bytes, Address], None] | None = None,
         on_event: Callable[[TurnEvent], None] | None = None,
+        on_batch_end: Callable[[], None] | None = None,
         **client_options: object,
     ) -> None:
         if not url.is_turn:
@@ -114,6 +117,7 @@ class AioTurnClient:
         self.client = TurnClient(server, username, password, url.transport, **client_options)  # type: ignore[arg-type]
         self.on_data = on_data
         self.on_event = on_event
+        self.on_batch_end = on_batch_end
         self._ssl_context = ssl_context
         self._loop = asyncio.get_running_loop()
         self._socket: socket.socket | None = None
@@ -265,10 +269,12 @@ class AioTurnClient:
     def _flush(self) -> None:
         client = self.client
         redirected = False
+        delivered = False
         while (event := client.next_event()) is not None:
-            if isinstance(event, DataReceived):
+            if type(event) is DataReceived:
                 if self.on_data is not None:
                     self.on_data(event.data, event.peer)
+                    delivered = True
                 continue
             if isinstance(event, Redirected):
                 redirected = True
@@ -282,6 +288,8 @@ class AioTurnClient:
         if datagrams:
             self._write(datagrams)
         self._arm_timer()
+        if delivered and self.on_batch_end is not None:
+            self.on_batch_end()
 
     def _write(self, datagrams: list[bytes]) -> None:
         sock = self._socket
