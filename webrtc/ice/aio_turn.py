@@ -55,6 +55,9 @@ __all__ = [
 ]
 
 
+_SOCKET_BUFFER = 4 << 20  # large buffers keep loopback bursts from being dropped
+
+
 class TurnError(Exception):
     """An allocation failed or was lost: the server's ``code`` (None if it never
     answered or the connection failed) and ``reason``."""
@@ -208,8 +211,14 @@ class AioTurnClient:
             if self._socket is None:
                 family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_DGRAM)
+                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
                 sock.setblocking(False)
                 sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                # Connected: the kernel filters other sources, and send() skips
+                # the per-datagram address conversion and route lookup.
+                sock.connect(server)
                 self._socket = sock
                 self._loop.add_reader(sock.fileno(), self._readable)
             return
@@ -238,17 +247,17 @@ class AioTurnClient:
             return
         client = self.client
         now = self._loop.time()
+        receive = client.receive_datagram
+        recv = sock.recv
         for _ in range(256):
             try:
-                data, source = sock.recvfrom(65536)
+                data = recv(65536)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 # ICMP port unreachable and the like: the server is not there.
                 continue
-            server = client.server_address
-            if source[0] == server[0] and source[1] == server[1]:
-                client.receive_datagram(data, now)
+            receive(data, now)
         self._flush()
 
     def _stream_data(self, protocol: _StreamProtocol, data: bytes) -> None:
@@ -279,7 +288,10 @@ class AioTurnClient:
             if isinstance(event, Redirected):
                 redirected = True
             self._handle_event(event)
-        if redirected and self.url.transport != "udp":
+        if redirected and self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.connect(client.server_address)
+        elif redirected and self.url.transport != "udp":
             # A new server means a new connection; the engine's next Allocate
             # waits in its queue until it is up.
             self._reconnect()
@@ -294,10 +306,10 @@ class AioTurnClient:
     def _write(self, datagrams: list[bytes]) -> None:
         sock = self._socket
         if sock is not None:
-            server = self.client.server_address
+            send = sock.send
             for data in datagrams:
                 try:
-                    sock.sendto(data, server)
+                    send(data)
                 except (BlockingIOError, InterruptedError):
                     break  # UDP: a full buffer drops, like the network would
                 except OSError:
