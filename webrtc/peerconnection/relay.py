@@ -25,10 +25,11 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from webrtc.ice.agent import IceAgent
-from webrtc.ice.aio_turn import AioTurnClient, TurnServer
+from webrtc.ice.aio_turn import AioTurnClient, TurnError, TurnServer
 from webrtc.ice.turn import Address, TurnEvent
 from webrtc.ice.turn_ice import IceRelays
 from webrtc.ice.turn_url import parse_ice_server_urls
@@ -38,6 +39,17 @@ from webrtc.peerconnection.types import RTCConfiguration
 __all__ = ["RelayBundleTransport", "turn_servers"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _IceCandidateError:
+    """The fields of a W3C RTCPeerConnectionIceErrorEvent."""
+
+    address: str | None
+    port: int | None
+    url: str
+    errorCode: int
+    errorText: str
 
 
 def turn_servers(configuration: RTCConfiguration) -> list[TurnServer]:
@@ -142,10 +154,34 @@ class RelayBundleTransport(BundleTransport):
             on_event=on_event,
             on_batch_end=self.pump,
         )
+        if self.closed:
+            await client.close()
+            return
         assert self._router is not None
         self.relay_clients[socket_id] = client
         self._router.add(socket_id, client.client, str(client.url), index)
-        await client.allocate()
+        try:
+            await client.allocate()
+        except (TurnError, OSError, ssl.SSLError) as error:
+            self._candidate_error(client, error)
+            raise
+
+    def _candidate_error(self, client: AioTurnClient, error: BaseException) -> None:
+        """W3C ``icecandidateerror``: the STUN error code, or 701 when the
+        server could not be reached (webrtc-pc section 4.8.3)."""
+        code = error.code if isinstance(error, TurnError) and error.code is not None else 701
+        text = error.reason if isinstance(error, TurnError) else str(error)
+        emit = getattr(self.listener, "emit", None)
+        if emit is not None and not self.closed:
+            local = client.local_address
+            event = _IceCandidateError(
+                address=local[0] if local is not None else None,
+                port=local[1] if local is not None else None,
+                url=str(client.url),
+                errorCode=code,
+                errorText=text,
+            )
+            emit("icecandidateerror", event, **asdict(event))
 
     # -- data through relays ----------------------------------------------------------
     def _relay_datagram(self, socket_id: int, data: bytes, peer: Address) -> None:
