@@ -382,7 +382,7 @@ def test_local_peer_reflexive_candidate_is_learned_from_the_mapped_address() -> 
     assert prflx[0].related_address == "192.0.2.10"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**16),
     a_controlling=st.booleans(),
@@ -419,3 +419,23 @@ def test_any_network_and_role_connects_to_one_agreed_route(
     # Both ends settle on the same 5-tuple once nomination traffic has landed.
     network.advance(2.0)
     same_route(a, b)
+
+
+def test_failure_waits_for_peer_reflexive_checks_after_end_of_candidates() -> None:
+    # A is told wrong ports for B, then end-of-candidates (as a peer that
+    # signals a=end-of-candidates does); its own checks all fail. B's checks,
+    # started later, must still connect A instead of A failing at once.
+    network, a, b, _ = make_pair(to_a=lambda c: replace(c, port=c.port + 1000))
+    a.agent.check_rto, a.agent.check_rc = 0.1, 2
+    gather(a)
+    gather(b)
+    a.agent.start(network.now)
+    network.run(
+        lambda: bool(a.agent.pairs) and all(p.state.value == "failed" for p in a.agent.pairs),
+        timeout=10.0,
+    )
+    assert a.agent.pairs and a.state is IceState.CHECKING
+    b.agent.start(network.now)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert IceState.FAILED not in a.states()
+    exchange_data(network, a, b)
