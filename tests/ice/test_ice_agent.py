@@ -468,7 +468,9 @@ def test_both_behind_port_restricted_nats_connect_through_srflx(a_controlling: b
             1, public[0], public[1], "srflx", related_address=host, related_port=port
         )
         node.agent.end_of_local_candidates()
-    start(network, node_a, node_b)
+    start(network, node_a)
+    network.run(lambda: node_a.agent.dropped > 0 or node_b.filtered > 0, timeout=1.0)
+    start(network, node_b)  # B opens its NAT only later
     network.run(lambda: connected(node_a, node_b) and nominated(node_a, node_b), timeout=20.0)
     pair_a = node_a.agent.selected_pair
     assert pair_a is not None and pair_a.remote_address == ("203.0.113.9", 62000)
