@@ -483,3 +483,25 @@ def test_both_behind_port_restricted_nats_connect_through_srflx(a_controlling: b
     # The NATs did filter unsolicited checks: connecting needed both sides.
     assert node_a.filtered + node_b.filtered > 0
     exchange_data(network, node_a, node_b)
+
+
+def test_signalled_candidate_replaces_the_peer_reflexive_one_learned_first() -> None:
+    held: list[Candidate] = []
+
+    def hold(candidate: Candidate) -> None:
+        held.append(candidate)
+
+    # B hears of A's candidates only late: A's checks reveal them first.
+    network, a, b, signaling = make_pair(to_b=hold)
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: any(c.type == "prflx" for c in b.agent.remote_candidates), timeout=2.0)
+    for candidate in held:
+        signaling.later(lambda c=candidate: b.agent.add_remote_candidate(c), delay=0.5)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    network.advance(1.0)
+    assert {c.type for c in b.agent.remote_candidates} == {"host"}
+    assert all(p.remote.type == "host" for p in b.agent.pairs)
+    pair = b.agent.selected_pair
+    assert pair is not None and pair.remote.type == "host"

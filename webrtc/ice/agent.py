@@ -395,8 +395,19 @@ class IceAgent:
         ):
             return
         address = (candidate.address, candidate.port)
-        for known in self.remote_candidates:
+        for index, known in enumerate(self.remote_candidates):
             if (known.address, known.port) == address:
+                if known.type == "prflx" and candidate.type != "prflx":
+                    # The signalled candidate replaces the peer-reflexive one
+                    # its checks revealed first (RFC 8445 section 7.3.1.3).
+                    self.remote_candidates[index] = candidate
+                    for pair in self.pairs:
+                        if pair.remote is known:
+                            pair.remote = candidate
+                            pair.priority = self._pair_priority(pair.local, candidate)
+                    if self.selected_pair is not None and self.selected_pair.remote is known:
+                        self.selected_pair.remote = candidate
+                    self.pairs.sort(key=lambda p: p.priority, reverse=True)
                 return
         self.remote_candidates.append(candidate)
         for entry in self._local:

@@ -308,14 +308,40 @@ class MdnsResolver:
 
     def _socket(self) -> socket.socket:
         if self._sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = None
+            if self.target == MDNS_ADDRESS:
+                sock = self._multicast_socket()
+            if sock is None:
+                # A one-shot query from an ephemeral port: responders answer
+                # it by unicast (RFC 6762 sections 5.1 and 6.7).
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind(("0.0.0.0", 0))
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-            sock.bind(("0.0.0.0", 0))
             self.loop.add_reader(sock.fileno(), self._readable)
             self._sock = sock
         return self._sock
+
+    @staticmethod
+    def _multicast_socket() -> socket.socket | None:
+        """A socket on port 5353 in the mDNS group, to hear multicast answers too.
+
+        Some responders (Chromium's among them) answer by multicast even a
+        query from another port; sharing 5353 needs SO_REUSEADDR/SO_REUSEPORT.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("", MDNS_ADDRESS[1]))
+            group = socket.inet_aton(MDNS_ADDRESS[0]) + socket.inet_aton("0.0.0.0")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            return sock
+        except OSError:
+            sock.close()
+            return None
 
     def _readable(self) -> None:
         sock = self._sock
@@ -442,6 +468,7 @@ class IceConnection:
         self._mdns = MdnsResolver(self.loop, target=mdns_target, timeout=mdns_timeout)
         self.datagrams_received = 0
         self.datagrams_sent = 0
+        self.mdns_results: dict[str, str | None] = {}  # name -> address (None: unresolved)
 
     # -- credentials and candidates ----------------------------------------------
     @property
@@ -474,6 +501,7 @@ class IceConnection:
 
     async def _resolve_and_add(self, candidate: Candidate) -> None:
         address = await self._mdns.resolve(candidate.address)
+        self.mdns_results[candidate.address] = address
         if address is None:
             logger.info(
                 "mDNS name %s did not resolve; relying on peer-reflexive", candidate.address
