@@ -505,3 +505,15 @@ def test_signalled_candidate_replaces_the_peer_reflexive_one_learned_first() -> 
     assert all(p.remote.type == "host" for p in b.agent.pairs)
     pair = b.agent.selected_pair
     assert pair is not None and pair.remote.type == "host"
+
+
+def test_candidates_of_another_generation_are_ignored() -> None:
+    agent = IceAgent(True, rng=random.Random(2))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    agent.set_remote_credentials("newufrag", "p" * 22)
+    stale = Candidate("1", 1, "udp", 100, "10.0.0.2", 5000, "host", ufrag="oldufrag")
+    current = replace(stale, port=5001, ufrag="newufrag")
+    agent.add_remote_candidate(stale)
+    agent.add_remote_candidate(current)
+    assert agent.remote_candidates == [current]
+    assert [p.remote_address for p in agent.pairs] == [("10.0.0.2", 5001)]

@@ -394,6 +394,12 @@ class IceAgent:
             or candidate.type not in TYPE_PREFERENCES
         ):
             return
+        if (
+            candidate.ufrag is not None
+            and self.remote_ufrag is not None
+            and candidate.ufrag != self.remote_ufrag
+        ):
+            return  # trickled for a previous ICE generation (before a restart)
         address = (candidate.address, candidate.port)
         for index, known in enumerate(self.remote_candidates):
             if (known.address, known.port) == address:
