@@ -36,6 +36,22 @@ such "legacy unicast" queries directly); unresolved names are dropped after
 ``mdns_timeout`` without affecting the connection, which can still form
 through peer-reflexive candidates.
 
+Typical use (one ICE transport of a peer connection)::
+
+    connection = IceConnection(
+        controlling=True,                       # the offerer controls
+        stun_servers=[("stun.example.org", 3478)],
+        on_payload=dtls.datagram_received,      # every DTLS/SRTP datagram
+        on_batch_end=flush,                     # once per drained batch
+        on_event=handle_ice_event,              # LocalCandidateGathered -> icecandidate
+    )
+    await connection.gather()                   # host candidates now, srflx trickle
+    connection.set_remote_credentials(ufrag, pwd)
+    connection.add_remote_candidate(candidate)  # any time; None = end-of-candidates
+    await connection.connect()                  # first usable pair
+    connection.send_payload(datagram)           # on the selected pair
+    connection.close()
+
 Relays: :meth:`IceConnection.add_port` registers any other datagram
 transport, such as a TURN allocation, as one more "socket" with its own
 socket id; the agent treats it as any socket and its candidate as a relayed
