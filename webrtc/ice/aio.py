@@ -832,6 +832,7 @@ class IceConnection:
                 self._send_port = None
                 if not self._connected.done():
                     self._connected.set_exception(ConnectionError("ICE failed"))
+                    self._connected.exception()  # retrieved: nobody may be waiting
         if self.on_event is not None:
             self.on_event(event)
 
