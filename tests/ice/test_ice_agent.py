@@ -133,6 +133,11 @@ def test_connects_in_every_role_combination(a_controlling: bool, b_controlling: 
     network.run(lambda: a.state is IceState.COMPLETED and b.state is IceState.COMPLETED, timeout=5)
     assert a.states() == [IceState.CHECKING, IceState.CONNECTED, IceState.COMPLETED]
     assert network.now < 2.0
+    # Pair statistics: checks both ways, and a round trip of twice the delay.
+    pair = a.agent.selected_pair
+    assert pair is not None and pair.requests_sent >= 1 and pair.responses_received >= 1
+    assert pair.requests_received >= 1 and pair.responses_sent == pair.requests_received
+    assert pair.current_round_trip_time == pytest.approx(0.02)
 
 
 def test_trickled_candidates_before_and_after_checks_start() -> None:

@@ -183,6 +183,12 @@ class CandidatePair:
     nomination_tries: int = 0
     transaction: StunTransaction | None = None
     transaction_id: bytes = b""
+    # Statistics (W3C RTCIceCandidatePairStats): checks and consent requests.
+    requests_sent: int = 0
+    requests_received: int = 0
+    responses_sent: int = 0
+    responses_received: int = 0
+    current_round_trip_time: float | None = None  # from unretransmitted checks
 
     @property
     def foundation(self) -> str:
@@ -522,6 +528,7 @@ class IceAgent:
         self._transactions[transaction_id] = pair
         for datagram in transaction.datagrams_to_send(now):
             self._outgoing.append((pair.socket_id, pair.remote_address, datagram))
+            pair.requests_sent += 1
 
     def _next_pair_to_check(self) -> tuple[CandidatePair, bool] | None:
         while self._triggered:
@@ -684,6 +691,8 @@ class IceAgent:
                 else:
                     return
 
+        pair.requests_received += 1
+        pair.responses_sent += 1
         use_candidate = _USE_CANDIDATE in request and not self.controlling
         if use_candidate:
             pair.use_candidate_received = True
@@ -728,6 +737,8 @@ class IceAgent:
                 and consent_pair.route == (socket_id, remote_address)
             ):
                 self._last_consent = now
+                consent_pair.responses_received += 1
+                consent_pair.current_round_trip_time = now - self._consent_sent_at
                 self._next_consent = self._consent_sent_at + self._consent_delay()
                 if self._next_consent <= now:
                     self._next_consent = now + self.consent_retry
@@ -746,8 +757,11 @@ class IceAgent:
         transaction = pair.transaction
         pair.transaction = None
         pair.transaction_id = b""
+        pair.responses_received += 1
         if transaction is not None:
             transaction.response_received(response.message_class == MessageClass.SUCCESS)
+            if not transaction.retransmitted:
+                pair.current_round_trip_time = now - transaction.started
         if response.message_class == MessageClass.ERROR:
             error = response.error_code
             if error is not None and error.code == 487:
@@ -976,6 +990,7 @@ class IceAgent:
             transaction.handle_timer(now)
             for datagram in transaction.datagrams_to_send(now):
                 self._outgoing.append((pair.socket_id, pair.remote_address, datagram))
+                pair.requests_sent += 1
             if transaction.state is TransactionState.TIMED_OUT:
                 del self._transactions[transaction_id]
                 pair.transaction = None
@@ -1060,6 +1075,7 @@ class IceAgent:
         if len(self._consent_requests) > 32:
             self._consent_requests.clear()
         self._consent_requests[transaction_id] = (pair, key)
+        pair.requests_sent += 1
         self._outgoing.append(
             (pair.socket_id, pair.remote_address, request.encode(key, fingerprint=True))
         )
