@@ -522,3 +522,35 @@ def test_candidates_of_another_generation_are_ignored() -> None:
     agent.add_remote_candidate(current)
     assert agent.remote_candidates == [current]
     assert [p.remote_address for p in agent.pairs] == [("10.0.0.2", 5001)]
+
+
+def test_ice_restart_recovers_a_connection_that_lost_consent() -> None:
+    network, a, b, signaling = make_pair()
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    cut = LinkConfig(loss=1.0)
+    for x, y in (
+        ("10.0.0.1", "10.0.0.2"),
+        ("10.0.1.1", "10.0.1.2"),
+        ("10.0.0.1", "10.0.1.2"),
+        ("10.0.1.1", "10.0.0.2"),
+    ):
+        network.set_link(x, y, cut)
+    network.run(lambda: a.state is IceState.FAILED and b.state is IceState.FAILED, timeout=40.0)
+    for x, y in (
+        ("10.0.0.1", "10.0.0.2"),
+        ("10.0.1.1", "10.0.1.2"),
+        ("10.0.0.1", "10.0.1.2"),
+        ("10.0.1.1", "10.0.0.2"),
+    ):
+        network.set_link(x, y, LinkConfig(delay=0.01))
+    a.agent.restart()
+    b.agent.restart()
+    assert a.state is IceState.CHECKING and a.agent.selected_pair is None
+    signaling.exchange_credentials(a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    network.advance(35.0)  # consent holds on the new pair
+    assert a.state in CONNECTED and b.state in CONNECTED
+    exchange_data(network, a, b)

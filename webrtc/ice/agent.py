@@ -1111,13 +1111,22 @@ class IceAgent:
         self._next_check = None
         self._nomination_deadline = None
         self._nominated_selected = False
+        self._failure_deadline = None
+        if self.state is IceState.FAILED:
+            # Nothing to keep: the old pair lost consent (or never existed).
+            self.selected_pair = None
+            self._consent_credentials = None
+            self._next_consent = None
         self.valid_routes = {self.selected_pair.route} if self.selected_pair is not None else set()
         for entry in self._local:
-            self._events.append(LocalCandidateGathered(entry.candidate))
+            if entry.candidate.type != "prflx":  # learned, never signalled
+                self._events.append(LocalCandidateGathered(entry.candidate))
         if self.local_gathering_complete:
             self._events.append(GatheringComplete())
-        if self.state in (IceState.FAILED, IceState.COMPLETED) or self.selected_pair is None:
-            self._set_state(IceState.CHECKING if self._started else self.state)
+        if self.state is IceState.COMPLETED:
+            self._set_state(IceState.CONNECTED)  # checking again, still usable
+        elif self.state is IceState.FAILED:
+            self._set_state(IceState.CHECKING)
 
     def close(self) -> None:
         self._set_state(IceState.CLOSED)
