@@ -50,6 +50,10 @@ def values(lines: list[str], name: str) -> list[str]:
     return [line.split(":", 1)[1] for line in lines if line.startswith(f"a={name}:")]
 
 
+def first(items: list[str]) -> str | None:
+    return items[0] if items else None
+
+
 def test_corpus_is_complete() -> None:
     names = {path.name for path in FILES}
     for required in [
@@ -102,8 +106,8 @@ def test_accessors_match_a_naive_scan(path: Path) -> None:
         directions = [line[2:] for line in lines if line[2:] in
                       ("sendrecv", "sendonly", "recvonly", "inactive")]
         assert media.direction == (Direction(directions[0]) if directions else None)
-        assert media.ice_ufrag == (values(lines, "ice-ufrag") or [None])[0]
-        assert media.ice_pwd == (values(lines, "ice-pwd") or [None])[0]
+        assert media.ice_ufrag == first(values(lines, "ice-ufrag"))
+        assert media.ice_pwd == first(values(lines, "ice-pwd"))
         assert [str(f) for f in media.fingerprints] == values(lines, "fingerprint")
         assert [c.to_sdp_line() for c in media.candidates] == [
             line for line in lines if line.startswith("a=candidate:")]

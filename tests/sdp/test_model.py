@@ -170,8 +170,9 @@ def test_line_endings() -> None:
     [
         ("a=x\rb\r\n", "stray carriage return"),
         ("a=x\x00\r\n", "NUL"),
-        ("a=rtcp-mux:yes\r\n", "no value"),
-        ("a=mid\r\n", "one non-empty field"),
+        ("a=rtcp-mux:yes\r\n", "takes no value"),
+        ("a=mid\r\n", "needs a value"),
+        ("a=mid:\r\n", "one non-empty field"),
         ("a=bad name:1\r\n", "attribute name"),
         ("x=1\r\n", "unexpected x= line"),
         ("m=audio 9 RTP/AVP 0\r\nu=http://x\r\n", "unexpected u= line"),

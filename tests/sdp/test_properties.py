@@ -34,7 +34,7 @@ from webrtc.sdp import (
     Ssrc,
     SsrcGroup,
 )
-from webrtc.sdp.description import _VALIDATORS
+from webrtc.sdp.description import KNOWN_ATTRIBUTES
 
 # SDP_EXAMPLES=2000 for a longer hunt; the default keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("SDP_EXAMPLES", "150")), deadline=None,
@@ -118,7 +118,7 @@ def candidates(draw: st.DrawFn) -> Candidate:
     )
 
 
-unknown_names = tokens.filter(lambda name: name not in _VALIDATORS)
+unknown_names = tokens.filter(lambda name: name not in KNOWN_ATTRIBUTES)
 
 
 @dataclass

@@ -99,86 +99,69 @@ def _int_value(value: str, what: str, maximum: int) -> int:
     return number
 
 
-def _require_flag(value: str | None) -> None:
-    if value is not None:
-        raise SdpParseError("this attribute takes no value", line=value)
-
-
-def _require_value(check: Callable[[str], object]) -> Callable[[str | None], object]:
-    def checked(value: str | None) -> object:
-        if value is None:
-            raise SdpParseError("this attribute needs a value", line="")
-        return check(value)
-
-    return checked
-
-
-def _check_nonempty_field(value: str | None) -> None:
+def _check_nonempty_field(value: str) -> None:
     if not value or " " in value:
-        raise SdpParseError("expected one non-empty field", line=value or "")
+        raise SdpParseError("expected one non-empty field", line=value)
 
 
-def _check_ice_options(value: str | None) -> None:
-    if value is None:
-        raise SdpParseError("this attribute needs a value", line="")
+def _check_ice_options(value: str) -> None:
     for item in value.split(" "):
         if TOKEN_RE.match(item) is None:
             raise SdpParseError("malformed ice-options", line=value)
 
 
-def _check_max_message_size(value: str | None) -> None:
-    _int_value(value or "", "max-message-size", 2**64 - 1)
+def _check_max_message_size(value: str) -> None:
+    _int_value(value, "max-message-size", 2**64 - 1)
 
 
-def _check_sctp_port(value: str | None) -> None:
-    _int_value(value or "", "sctp-port", 65535)
+def _check_sctp_port(value: str) -> None:
+    _int_value(value, "sctp-port", 65535)
 
 
-def _check_setup(value: str | None) -> None:
+def _check_setup(value: str) -> None:
     if value not in _SETUP_ROLES:
-        raise SdpParseError("unknown setup role", line=value or "")
+        raise SdpParseError("unknown setup role", line=value)
 
 
 _SETUP_ROLES = frozenset(role.value for role in Setup)
 
-# Attributes validated when parsed: name -> check(value, or None for a flag).
-# Each uses the same check as the typed accessor, so accessors of a parsed
+# Attributes with a value, validated when parsed: name -> check(value). Each
+# uses the same check as the typed accessor, so accessors of a parsed
 # description do not fail. ICE ufrag/pwd: RFC 8839 section 5.4 says ice-char
 # (ALPHA / DIGIT / "+" / "/"), but stacks send "-", "_", "=" and more, so only
 # emptiness and spaces are refused.
-_VALIDATORS: dict[str, Callable[[str | None], object]] = {
-    "rtpmap": _require_value(check_rtpmap),
-    "fmtp": _require_value(check_fmtp),
-    "rtcp-fb": _require_value(check_rtcp_fb),
-    "extmap": _require_value(check_extmap),
-    "ssrc": _require_value(check_ssrc),
-    "ssrc-group": _require_value(check_ssrc_group),
-    "msid": _require_value(check_msid),
+_VALUE_CHECKS: dict[str, Callable[[str], object]] = {
+    "rtpmap": check_rtpmap,
+    "fmtp": check_fmtp,
+    "rtcp-fb": check_rtcp_fb,
+    "extmap": check_extmap,
+    "ssrc": check_ssrc,
+    "ssrc-group": check_ssrc_group,
+    "msid": check_msid,
     "mid": _check_nonempty_field,
-    "group": _require_value(check_group),
-    "msid-semantic": _require_value(check_msid_semantic),
-    "fingerprint": _require_value(check_fingerprint),
+    "group": check_group,
+    "msid-semantic": check_msid_semantic,
+    "fingerprint": check_fingerprint,
     "setup": _check_setup,
-    "rtcp": _require_value(check_rtcp),
+    "rtcp": check_rtcp,
     "ice-ufrag": _check_nonempty_field,
     "ice-pwd": _check_nonempty_field,
     "ice-options": _check_ice_options,
-    "candidate": _require_value(Candidate.parse),
-    "rid": _require_value(Rid.parse),
-    "simulcast": _require_value(Simulcast.parse),
+    "candidate": Candidate.parse,
+    "rid": Rid.parse,
+    "simulcast": Simulcast.parse,
     "sctp-port": _check_sctp_port,
     "max-message-size": _check_max_message_size,
-    "rtcp-mux": _require_flag,
-    "rtcp-rsize": _require_flag,
-    "ice-lite": _require_flag,
-    "end-of-candidates": _require_flag,
-    "extmap-allow-mixed": _require_flag,
-    "bundle-only": _require_flag,
-    "sendrecv": _require_flag,
-    "sendonly": _require_flag,
-    "recvonly": _require_flag,
-    "inactive": _require_flag,
 }
+
+# Property attributes (RFC 8866 section 6): no value allowed.
+_FLAGS = frozenset({
+    "rtcp-mux", "rtcp-rsize", "ice-lite", "end-of-candidates", "extmap-allow-mixed",
+    "bundle-only", "sendrecv", "sendonly", "recvonly", "inactive",
+})
+
+#: Every attribute the parser validates (for tests and tools).
+KNOWN_ATTRIBUTES = frozenset(_VALUE_CHECKS) | _FLAGS
 
 
 def _check_value_text(value: str) -> None:
@@ -1125,7 +1108,8 @@ def _parse(text: str) -> SessionDescription:
     session: list[str] = lines[:3]
     media: list[MediaDescription] = []
     current = session
-    validators = _VALIDATORS
+    validators = _VALUE_CHECKS
+    flags = _FLAGS
     line_checks = _LINE_CHECKS
     token = TOKEN_RE.match
     seen_timing = False
@@ -1137,15 +1121,20 @@ def _parse(text: str) -> SessionDescription:
                 colon = line.find(":")
                 if colon < 0:
                     name = line[2:]
-                    value: str | None = None
+                    if name not in flags:
+                        if name in validators:
+                            raise SdpParseError(f"a={name} needs a value", line=line)
+                        if token(name) is None:
+                            raise SdpParseError("malformed attribute name", line=line)
                 else:
                     name = line[2:colon]
-                    value = line[colon + 1 :]
-                check = validators.get(name)
-                if check is not None:
-                    check(value)
-                elif token(name) is None:
-                    raise SdpParseError("malformed attribute name", line=line)
+                    check = validators.get(name)
+                    if check is not None:
+                        check(line[colon + 1 :])
+                    elif name in flags:
+                        raise SdpParseError(f"a={name} takes no value", line=line)
+                    elif token(name) is None:
+                        raise SdpParseError("malformed attribute name", line=line)
             elif line.startswith("m="):
                 if not seen_timing:
                     raise SdpParseError("no t= line before the first m= line", line=line)
