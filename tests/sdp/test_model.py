@@ -245,6 +245,10 @@ def test_session_level_fallbacks() -> None:
     assert sd.connection_for(first) == Connection("192.0.2.1")
     assert sd.connection_for(second) == Connection("192.0.2.2")
     assert str(sd) == text
+    assert not sd.end_of_candidates_for(first)
+    sd.end_of_candidates = True
+    assert sd.end_of_candidates_for(first) and sd.lines[-1] == "a=end-of-candidates"
+    assert sd.extmap_allow_mixed_for(first) is False
 
 
 def test_codec_builders_and_params() -> None:

@@ -451,6 +451,15 @@ class _Section:
     def add_extmap(self, extmap: ExtMap) -> None:
         self.add_attribute("extmap", _text(extmap, ExtMap.parse))
 
+    @property
+    def end_of_candidates(self) -> bool:
+        """``a=end-of-candidates`` (RFC 8840 section 8.2; session level applies to all)."""
+        return self._flag("end-of-candidates")
+
+    @end_of_candidates.setter
+    def end_of_candidates(self, value: bool) -> None:
+        self._set_flag("end-of-candidates", value)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Section) or type(other) is not type(self):
             return NotImplemented
@@ -673,15 +682,6 @@ class MediaDescription(_Section):
             self.lines.insert(self.lines.index("a=end-of-candidates"), line)
         else:
             self.lines.append(line)
-
-    @property
-    def end_of_candidates(self) -> bool:
-        """``a=end-of-candidates`` (RFC 8840 section 8.2)."""
-        return self._flag("end-of-candidates")
-
-    @end_of_candidates.setter
-    def end_of_candidates(self, value: bool) -> None:
-        self._set_flag("end-of-candidates", value)
 
     # -- data channels ----------------------------------------------------------------
 
@@ -1057,6 +1057,9 @@ class SessionDescription(_Section):
 
     def connection_for(self, media: MediaDescription) -> Connection | None:
         return media.connection or self.connection
+
+    def end_of_candidates_for(self, media: MediaDescription) -> bool:
+        return media.end_of_candidates or self.end_of_candidates
 
     def extmap_allow_mixed_for(self, media: MediaDescription) -> bool:
         return media.extmap_allow_mixed or self.extmap_allow_mixed
