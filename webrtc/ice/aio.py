@@ -36,11 +36,30 @@ such "legacy unicast" queries directly); unresolved names are dropped after
 ``mdns_timeout`` without affecting the connection, which can still form
 through peer-reflexive candidates.
 
+Typical use (one ICE transport of a peer connection)::
+
+    connection = IceConnection(
+        controlling=True,                       # the offerer controls
+        stun_servers=[("stun.example.org", 3478)],
+        on_payload=dtls.datagram_received,      # every DTLS/SRTP datagram
+        on_batch_end=flush,                     # once per drained batch
+        on_event=handle_ice_event,              # LocalCandidateGathered -> icecandidate
+    )
+    await connection.gather()                   # host candidates now, srflx trickle
+    connection.set_remote_credentials(ufrag, pwd)
+    connection.add_remote_candidate(candidate)  # any time; None = end-of-candidates
+    await connection.connect()                  # first usable pair
+    connection.send_payload(datagram)           # on the selected pair
+    connection.close()
+
 Relays: :meth:`IceConnection.add_port` registers any other datagram
 transport, such as a TURN allocation, as one more "socket" with its own
 socket id; the agent treats it as any socket and its candidate as a relayed
 candidate. The transport feeds arriving datagrams with
-:meth:`IceConnection.port_datagram_received`.
+:meth:`IceConnection.port_datagram_received`. A TURN client that reaches its
+server through one of the host sockets (:attr:`IceConnection.host_sockets`)
+sends with :meth:`IceConnection.sendto` and receives the server's datagrams
+through :meth:`IceConnection.intercept`.
 """
 
 from __future__ import annotations
@@ -305,14 +324,40 @@ class MdnsResolver:
 
     def _socket(self) -> socket.socket:
         if self._sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = None
+            if self.target == MDNS_ADDRESS:
+                sock = self._multicast_socket()
+            if sock is None:
+                # A one-shot query from an ephemeral port: responders answer
+                # it by unicast (RFC 6762 sections 5.1 and 6.7).
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind(("0.0.0.0", 0))
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-            sock.bind(("0.0.0.0", 0))
             self.loop.add_reader(sock.fileno(), self._readable)
             self._sock = sock
         return self._sock
+
+    @staticmethod
+    def _multicast_socket() -> socket.socket | None:
+        """A socket on port 5353 in the mDNS group, to hear multicast answers too.
+
+        Some responders (Chromium's among them) answer by multicast even a
+        query from another port; sharing 5353 needs SO_REUSEADDR/SO_REUSEPORT.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("", MDNS_ADDRESS[1]))
+            group = socket.inet_aton(MDNS_ADDRESS[0]) + socket.inet_aton("0.0.0.0")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            return sock
+        except OSError:
+            sock.close()
+            return None
 
     def _readable(self) -> None:
         sock = self._sock
@@ -432,12 +477,14 @@ class IceConnection:
         self._valid_routes = self.agent.valid_routes
         self._connected: asyncio.Future[None] = self.loop.create_future()
         self._gather_waiters: dict[bytes, asyncio.Future[Address]] = {}
+        self._intercepts: dict[tuple[int, Address], Callable[[bytes], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._gathered = asyncio.Event()
         self._closed = False
         self._mdns = MdnsResolver(self.loop, target=mdns_target, timeout=mdns_timeout)
         self.datagrams_received = 0
         self.datagrams_sent = 0
+        self.mdns_results: dict[str, str | None] = {}  # name -> address (None: unresolved)
 
     # -- credentials and candidates ----------------------------------------------
     @property
@@ -470,6 +517,7 @@ class IceConnection:
 
     async def _resolve_and_add(self, candidate: Candidate) -> None:
         address = await self._mdns.resolve(candidate.address)
+        self.mdns_results[candidate.address] = address
         if address is None:
             logger.info(
                 "mDNS name %s did not resolve; relying on peer-reflexive", candidate.address
@@ -608,6 +656,38 @@ class IceConnection:
         return True
 
     # -- other datagram ports (TURN relays) -----------------------------------------
+    @property
+    def host_sockets(self) -> list[tuple[int, Address]]:
+        """``(socket id, local address)`` of every bound host socket."""
+        out: list[tuple[int, Address]] = []
+        for socket_id, sock in self._sockets.items():
+            name = sock.getsockname()
+            out.append((socket_id, (str(name[0]), int(name[1]))))
+        return out
+
+    def intercept(
+        self, socket_id: int, remote_address: Address, handler: Callable[[bytes], None] | None
+    ) -> None:
+        """Hand every datagram from ``remote_address`` on a host socket to ``handler``.
+
+        For a TURN client that talks to its server through a host socket:
+        the server's datagrams (STUN responses, Data indications, ChannelData)
+        go to the client instead of the agent. ``None`` removes the handler.
+        """
+        key = (socket_id, remote_address)
+        if handler is None:
+            self._intercepts.pop(key, None)
+        else:
+            self._intercepts[key] = handler
+
+    def sendto(self, socket_id: int, data: bytes, address: Address) -> None:
+        """Send a raw datagram from a host socket (e.g. to a TURN server)."""
+        sock = self._sockets.get(socket_id)
+        if sock is None:
+            raise KeyError(f"no host socket {socket_id}")
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            sock.sendto(data, address)
+
     def add_port(
         self,
         port: DatagramPort,
@@ -662,8 +742,7 @@ class IceConnection:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                # e.g. ICMP port unreachable reported on the next read
-                continue
+                break  # closed meanwhile, or an error the next wake-up will see
             count += 1
             if len(address) > 2:
                 address = address[:2]
@@ -674,6 +753,11 @@ class IceConnection:
                     continue
             elif self._gather_waiters and len(data) >= 20 and self._gather_response(data):
                 continue
+            if self._intercepts:
+                handler = self._intercepts.get((socket_id, address))
+                if handler is not None:
+                    handler(data)
+                    continue
             agent.receive_datagram(data, self.loop.time(), socket_id, address)
             stun = True
         self.datagrams_received += count
@@ -748,6 +832,7 @@ class IceConnection:
                 self._send_port = None
                 if not self._connected.done():
                     self._connected.set_exception(ConnectionError("ICE failed"))
+                    self._connected.exception()  # retrieved: nobody may be waiting
         if self.on_event is not None:
             self.on_event(event)
 
