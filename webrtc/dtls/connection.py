@@ -327,6 +327,7 @@ class DtlsConnection:
         self._read_protection: list[RecordProtection | None] = [None, None]
         self._replay = [_ReplayWindow(), _ReplayWindow()]
         self._early_records: list[bytes] = []
+        self._early_application_data: list[bytes] = []
         self._app_write: RecordProtection | None = None  # epoch 1, once connected
         self._app_read: RecordProtection | None = None
         # The GCM hot path: (AEAD encrypt/decrypt, salt as int), set while connected.
@@ -583,6 +584,11 @@ class DtlsConnection:
                 if content_type == 23:
                     if self.state is DtlsState.CONNECTED:
                         self._events.append(ApplicationData(opened))
+                    elif (self.state is DtlsState.HANDSHAKING
+                          and len(self._early_application_data) < _MAX_EARLY_RECORDS):
+                        # Authenticated under this handshake's keys but overtaking
+                        # the peer's Finished: hand it up once we complete.
+                        self._early_application_data.append(opened)
                     else:
                         self.stats.unexpected += 1
                     continue
@@ -1161,6 +1167,9 @@ class DtlsConnection:
             srtp_keying_material=material,
             remote_certificate=self._peer_certificate,
         ))
+        for data in self._early_application_data:
+            self._events.append(ApplicationData(data))
+        self._early_application_data = []
 
     # ------------------------------------------------------------------
     # records out
