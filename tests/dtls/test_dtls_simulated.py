@@ -395,3 +395,20 @@ def test_application_data_overtaking_finished_is_delivered(
         events.append(event)
     assert isinstance(events[0], HandshakeComplete)
     assert events[1:] == [ApplicationData(b"early")]
+
+
+def test_connection_is_a_datagram_engine(client_certificate: Certificate) -> None:
+    from webrtc.engine import DatagramEngine
+
+    assert isinstance(DtlsConnection(True, client_certificate), DatagramEngine)
+
+
+def test_close_during_handshake_and_local_close_events(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.client.start(0.0)
+    pair.client.close()
+    assert pair.client.next_event() == ConnectionClosed(by_peer=False)
+    assert pair.client.get_timer() is None
+    pair.network.run(lambda: pair.server.state is DtlsState.CLOSED, timeout=5)
+    assert pair.server_node.events[-1] == ConnectionClosed(by_peer=True)
