@@ -117,6 +117,8 @@ def test_our_client_against_openssl_server(tmp_path: Path, profile: SrtpProfile,
             assert done.srtp_profile is profile
             assert done.srtp_keying_material == bytes.fromhex(match.group(1).decode())
             assert done.cipher_suite is CipherSuite.ECDHE_ECDSA_AES_128_GCM_SHA256
+            # s_server demands a cookie: our client answered its HelloVerifyRequest.
+            assert connection._cookie
             endpoint.send(b"hello from webrtc.dtls\n")
             await asyncio.wait_for(server.wait_for(b"hello from webrtc.dtls"), _TIMEOUT)
             server.write(b"hello from openssl\n")
