@@ -630,6 +630,7 @@ class RtpReceiver:
         self._last_keyframe_request = -1e9
         self._fir_sequence = 0
         self._now = 0.0
+        self._first_arrival: float | None = None
         self.nacks_sent = 0
         self.keyframe_requests = 0
         self.rtx_received = 0
@@ -691,6 +692,7 @@ class RtpReceiver:
         """RFC 3550 A.1, on extended numbers; None when the packet is dropped."""
         if self._base is None:
             self._base = self._max = sequence_number
+            self._first_arrival = self._now
             return sequence_number
         extended = unwrap_sequence(sequence_number, self._max)
         delta = extended - self._max
@@ -783,6 +785,10 @@ class RtpReceiver:
     # -- timers: NACK retries and give-ups --------------------------------------
     def get_timer(self) -> float | None:
         timer = self._next_nack_check
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            head = self._first_arrival + (self.nack_give_up if self.nack else self.reorder_window)
+            if timer is None or head < timer:
+                timer = head
         if self._awaiting_keyframe and self.keyframe_request is not None:
             retry = self._last_keyframe_request + self.keyframe_request_interval
             if timer is None or retry < timer:
@@ -791,6 +797,12 @@ class RtpReceiver:
 
     def handle_timer(self, now: float) -> None:
         self._now = now
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            wait = self.nack_give_up if self.nack else self.reorder_window
+            if now >= self._first_arrival + wait:
+                # the first frame's start never came: resynchronize on the next one
+                self.jitter_buffer.skip_head()
+                self._drain_jitter_buffer(now)
         if self._awaiting_keyframe:
             self.request_keyframe(now)
         if self._next_nack_check is None or now < self._next_nack_check:
