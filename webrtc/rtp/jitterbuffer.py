@@ -113,7 +113,17 @@ class JitterBuffer:
     def skip_head(self) -> None:
         """Give up on the packets before the first provable frame start."""
         if self.waiting_for_start() and self._next is not None:
-            self._skip_broken(self._next, None)
+            if self._skip_broken(self._next, None):
+                return
+            # no frame start buffered at all: drop everything, start over
+            start, end = self._next, max(self._slots)
+            timestamps = tuple(dict.fromkeys(s.timestamp for _, s in sorted(self._slots.items())))
+            self._slots.clear()
+            self._lost.clear()
+            self._noticed.clear()
+            self._next = None
+            self.frames_lost += max(1, len(timestamps))
+            self._output.append(LostFrames(timestamps, start, end, False))
 
     def pop(self) -> list[AssembledFrame | LostFrames]:
         out, self._output = self._output, []
