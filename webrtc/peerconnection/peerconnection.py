@@ -342,6 +342,7 @@ class RTCPeerConnection(EventEmitter):
             negotiated=channel.negotiated, stream_id=channel.id)
         channel._attach(self._transport, sid)
         self._channels[sid] = channel
+        self._transport.schedule_pump()
 
     # -- transport callbacks ------------------------------------------------------------
 

@@ -259,7 +259,8 @@ class BundleTransport:
         sid = self.sctp.open_channel(label, ordered=ordered, max_retransmits=max_retransmits,
                                      max_packet_life_time=max_packet_life_time,
                                      protocol=protocol, negotiated=negotiated, id=stream_id)
-        self.schedule_pump()
+        # No pump here: the caller registers the channel first, then pumps, so
+        # that the ChannelOpened event finds it.
         return sid
 
     def channel_known(self, stream_id: int) -> bool:
