@@ -343,3 +343,79 @@ def test_agent_never_raises_on_arbitrary_datagrams(datagrams: list[bytes], start
         agent.datagrams_to_send(now)
     while agent.next_event() is not None:
         pass
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.3])
+def test_controlled_agent_accepts_aggressive_nomination(loss: float) -> None:
+    network, a, b, _ = make_pair(link=LinkConfig(delay=0.01, loss=loss), seed=4)
+    a.agent.aggressive_nomination = True
+    a.agent.nomination_delay = 1000.0  # no regular nomination would happen in time
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=20.0)
+    same_route(a, b)
+    assert b.agent.selected_pair is not None and b.agent.selected_pair.nominated
+    network.default_link = LinkConfig(delay=0.01)
+    network.set_link("10.0.0.1", "10.0.0.2", LinkConfig(delay=0.01))
+    network.set_link("10.0.1.1", "10.0.1.2", LinkConfig(delay=0.01))
+    network.set_link("10.0.0.1", "10.0.1.2", LinkConfig(delay=0.01))
+    network.set_link("10.0.1.1", "10.0.0.2", LinkConfig(delay=0.01))
+    exchange_data(network, a, b)
+
+
+def test_local_peer_reflexive_candidate_is_learned_from_the_mapped_address() -> None:
+    # A's host candidate is announced under an address that is not the one it
+    # sends from (as behind a NAT): B's responses reveal the real one.
+    network, a, b, _ = make_pair(
+        to_b=lambda c: replace(c, address="10.0.0.1", port=4000),
+        a_sockets={1: ("10.0.0.1", 4000)},
+        b_sockets={1: ("10.0.0.2", 5000)},
+    )
+    a.agent.add_local_candidate(1, "192.0.2.10", 4000)  # a wrong, "private" address
+    a.agent.end_of_local_candidates()
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    prflx = [c for c in a.agent.local_candidates if c.type == "prflx"]
+    assert [(c.address, c.port) for c in prflx] == [("10.0.0.1", 4000)]
+    assert prflx[0].related_address == "192.0.2.10"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    a_controlling=st.booleans(),
+    b_controlling=st.booleans(),
+    loss=st.sampled_from([0.0, 0.1, 0.3]),
+    delay=st.floats(0.0, 0.2),
+    jitter=st.floats(0.0, 0.05),
+    signaling_delay=st.floats(0.0, 1.0),
+    withhold_a=st.booleans(),
+)
+def test_any_network_and_role_connects_to_one_agreed_route(
+    seed: int,
+    a_controlling: bool,
+    b_controlling: bool,
+    loss: float,
+    delay: float,
+    jitter: float,
+    signaling_delay: float,
+    withhold_a: bool,
+) -> None:
+    network, a, b, _ = make_pair(
+        a_controlling,
+        b_controlling,
+        seed=seed,
+        link=LinkConfig(delay=delay, jitter=jitter, loss=loss),
+        signaling_delay=signaling_delay,
+        to_b=(lambda c: None) if withhold_a else (lambda c: c),
+    )
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=40.0)
+    assert {a.agent.role, b.agent.role} == {IceRole.CONTROLLING, IceRole.CONTROLLED}
+    # Both ends settle on the same 5-tuple once nomination traffic has landed.
+    network.advance(2.0)
+    same_route(a, b)

@@ -179,6 +179,7 @@ class CandidatePair:
     use_candidate_received: bool = False
     nominate_pending: bool = False  # the next check of this pair carries USE-CANDIDATE
     use_candidate_in_flight: bool = False  # the check in flight carries USE-CANDIDATE
+    checked_as: IceRole | None = None  # our role when the check in flight was sent
     transaction: StunTransaction | None = None
     transaction_id: bytes = b""
 
@@ -229,6 +230,7 @@ class IceAgent:
         disconnected_timeout: float = 7.5,
         consent_timeout: float = 30.0,
         software: str | None = None,
+        aggressive_nomination: bool = False,
     ) -> None:
         self._rng = rng if rng is not None else random.SystemRandom()
         self.role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
@@ -249,6 +251,10 @@ class IceAgent:
         self.disconnected_timeout = disconnected_timeout
         self.consent_timeout = consent_timeout
         self.software = software
+        # RFC 5245 aggressive nomination (every check of the controlling agent
+        # carries USE-CANDIDATE); off by default, as RFC 8445 deprecates it,
+        # but always accepted from a controlling peer.
+        self.aggressive_nomination = aggressive_nomination
 
         self.state = IceState.NEW
         self._local: list[_LocalEntry] = []
@@ -463,6 +469,7 @@ class IceAgent:
         attributes.append((_PRIORITY, self._prflx_priority(pair.local)))
         if self.controlling:
             attributes.append((_ICE_CONTROLLING, self.tie_breaker))
+            nominate = nominate or self.aggressive_nomination
             if nominate:
                 attributes.append((_USE_CANDIDATE, True))
         else:
@@ -474,6 +481,7 @@ class IceAgent:
         pair.transaction = transaction
         pair.transaction_id = transaction_id
         pair.use_candidate_in_flight = nominate and self.controlling
+        pair.checked_as = self.role
         pair.nominate_pending = False
         pair.state = PairState.IN_PROGRESS
         self._last_check = now
@@ -614,9 +622,12 @@ class IceAgent:
                 return
 
         self._respond(request, socket_id, remote_address, key)
+        # RFC 8445 section 12: be ready for data on any pair the peer checked
+        # (its DTLS may start before our own check of this pair succeeds).
+        route = (socket_id, remote_address)
+        self.valid_routes.add(route)
 
         # Peer-reflexive remote candidate, RFC 8445 section 7.3.1.3.
-        route = (socket_id, remote_address)
         pair = self._pairs_by_route.get(route)
         if pair is None:
             remote = self._remote_by_address(remote_address)
@@ -703,8 +714,12 @@ class IceAgent:
         if response.message_class == MessageClass.ERROR:
             error = response.error_code
             if error is not None and error.code == 487:
-                # RFC 8445 section 7.2.5.1: switch role and retry the check.
-                self._switch_role(IceRole.CONTROLLED if self.controlling else IceRole.CONTROLLING)
+                # RFC 8445 section 7.2.5.1: take the role opposite to the one
+                # the request claimed (unless already switched) and retry.
+                if pair.checked_as is self.role:
+                    self._switch_role(
+                        IceRole.CONTROLLED if self.controlling else IceRole.CONTROLLING
+                    )
                 pair.state = PairState.WAITING
                 self._trigger(pair, nominate=pair.use_candidate_in_flight)
                 pair.use_candidate_in_flight = False
@@ -723,9 +738,10 @@ class IceAgent:
         if mapped is not None and not any(
             (e.candidate.address, e.candidate.port) == mapped for e in self._local
         ):
-            # A local peer-reflexive candidate (RFC 8445 section 7.2.5.3.1):
-            # recorded for diagnostics; the pair's route is what carries data.
-            pass
+            # A local peer-reflexive candidate (RFC 8445 section 7.2.5.3.1),
+            # with the priority our request advertised. It is not signalled,
+            # and sends from the base's socket: the pair's route is unchanged.
+            self._learn_local_prflx(pair, mapped)
         pair.state = PairState.SUCCEEDED
         self.valid_routes.add(pair.route)
         for other in self.pairs:
@@ -742,6 +758,23 @@ class IceAgent:
         else:
             self._valid_pair_found(pair, now)
         self._update_completed()
+
+    def _learn_local_prflx(self, pair: CandidatePair, mapped: Address) -> None:
+        base = pair.local
+        candidate = Candidate(
+            foundation=self._foundations.setdefault(
+                ("prflx", base.address, ""), str(len(self._foundations) + 1)
+            ),
+            component=1,
+            transport="udp",
+            priority=self._prflx_priority(base),
+            address=mapped[0],
+            port=mapped[1],
+            type="prflx",
+            related_address=base.address,
+            related_port=base.port,
+        )
+        self._local.append(_LocalEntry(candidate, pair.socket_id, is_base=False))
 
     def _valid_pair_found(self, pair: CandidatePair, now: float) -> None:
         if self.selected_pair is None:

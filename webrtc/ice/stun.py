@@ -483,6 +483,7 @@ _PRIORITY = 0x0024
 _ICE_CONTROLLED = 0x8029
 _ICE_CONTROLLING = 0x802A
 _USE_CANDIDATE = 0x0025
+_USERNAME = 0x0006
 _SECURITY_ATTRIBUTES = frozenset((_MESSAGE_INTEGRITY, _MESSAGE_INTEGRITY_SHA256, _FINGERPRINT))
 
 # Comprehension-required attributes we accept as raw bytes (their meaning is in
@@ -773,6 +774,7 @@ class StunMessage:
         unpack_header = _ATTR_HEADER.unpack_from
         decoders = _DECODERS
         unpack_u32 = _U32.unpack_from
+        unpack_u64 = _U64.unpack_from
         try:
             # offset and length are multiples of 4, so a header always fits.
             while offset < length:
@@ -781,8 +783,16 @@ class StunMessage:
                 end = start + attr_length
                 if end > length:
                     raise StunParseError("attribute runs past the message")
-                decoder = decoders.get(kind)
-                if decoder is not None:
+                # The attributes of every ICE check are decoded inline.
+                if kind == _PRIORITY and attr_length == 4:
+                    append((kind, unpack_u32(data, start)[0]))
+                elif kind == _USERNAME:
+                    append((kind, data[start:end].decode()))
+                elif kind in (_ICE_CONTROLLING, _ICE_CONTROLLED) and attr_length == 8:
+                    append((kind, unpack_u64(data, start)[0]))
+                elif kind == _USE_CANDIDATE and attr_length == 0:
+                    append((kind, True))
+                elif (decoder := decoders.get(kind)) is not None:
                     append((kind, decoder(data[start:end], transaction_id)))
                 elif kind == _MESSAGE_INTEGRITY:
                     if attr_length != 20:
@@ -836,9 +846,8 @@ class StunMessage:
         prepared = _SHA1_KEYS.get(key)
         if prepared is None:
             prepared = _hmac_key(key, "sha1")
-        expected = prepared.digest_with_length(
-            raw, offset, offset - HEADER_LENGTH + 24
-        )
+        # RFC 8489 section 14.5: the length field as if MESSAGE-INTEGRITY ended the message.
+        expected = prepared.digest(raw[:2] + _U16.pack(offset + 4) + raw[4:offset])
         return hmac.compare_digest(expected, raw[offset + 4 : offset + 24])
 
     def verify_integrity_sha256(self, key: bytes) -> bool:

@@ -65,7 +65,9 @@ _RTCP_RE = re.compile(rf"({_NUM})(?: ({_TOK}) ({_TOK}) ({_FLD}))?\Z")
 _FINGERPRINT_VALUE_RE = re.compile(
     rf"({_TOK}) ([0-9A-Fa-f]{{2}}(?::[0-9A-Fa-f]{{2}})*)\Z")
 _RTPMAP_RE = re.compile(rf"({_NUM}) ({_TOK})/({_NUM})(?:/({_NUM}))?\Z")
-_FMTP_RE = re.compile(rf"({_NUM}) ")
+# RFC 8866 requires parameters after the space; "a=fmtp:96" alone is seen
+# in the wild and read as empty parameters.
+_FMTP_RE = re.compile(rf"({_NUM})(?: |\Z)")
 _RTCP_FB_RE = re.compile(rf"(\*|{_NUM}) ({_TOK})(?: (.*))?\Z", re.DOTALL)
 _EXTMAP_RE = re.compile(
     rf"({_NUM})(?:/(sendrecv|sendonly|recvonly|inactive))? ({_FLD})(?: (.*))?\Z", re.DOTALL)

@@ -28,7 +28,8 @@ _ICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 
 
 def _parse_int(value: str, what: str, text: str, maximum: int) -> int:
-    if not value.isascii() or not value.isdigit():
+    # The length bound keeps int() away from its 4,300-digit ValueError.
+    if not value.isascii() or not value.isdigit() or len(value) > 20:
         raise SdpParseError(f"candidate {what} is not a number", line=text)
     number = int(value)
     if number > maximum:

@@ -874,6 +874,10 @@ class SessionDescription(_Section):
     def copy(self) -> SessionDescription:
         return SessionDescription(list(self.lines), [m.copy() for m in self.media])
 
+    def __bytes__(self) -> bytes:
+        """The UTF-8 text, as it goes into a signalling message."""
+        return str(self).encode("utf-8")
+
     def __str__(self) -> str:
         parts = ["\r\n".join(self.lines)]
         for media in self.media:
@@ -1040,8 +1044,10 @@ def _split_lines(text: str) -> list[str]:
         lines = text.split("\r\n")
     else:
         lines = text.split("\n")
+        last = len(lines) - 1
         for index, line in enumerate(lines):
-            if line.endswith("\r"):
+            # Only a CR right before an LF ends a line.
+            if index < last and line.endswith("\r"):
                 line = lines[index] = line[:-1]
             if "\r" in line:
                 raise SdpParseError("stray carriage return", line_number=index + 1, line=line)
