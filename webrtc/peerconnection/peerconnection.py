@@ -34,7 +34,7 @@ from webrtc.dtls import Certificate
 from webrtc.ice.agent import IceState
 from webrtc.peerconnection.datachannel import RTCDataChannel
 from webrtc.peerconnection.events import EventEmitter
-from webrtc.peerconnection.transport import BundleTransport, local_addresses
+from webrtc.peerconnection.transport import BundleTransport, local_addresses, parse_stun_url
 from webrtc.peerconnection.types import (
     InvalidAccessError,
     InvalidStateError,
@@ -289,12 +289,20 @@ class RTCPeerConnection(EventEmitter):
         if self.iceGatheringState != "new":
             return
         self._set_state("iceGatheringState", "gathering", "icegatheringstatechange")
-        addresses = self.configuration.addresses
-        if addresses is None:
-            addresses = local_addresses()
-        self._transport.gather(addresses, self.configuration.portRange)
-        # Host candidates are in by now; TURN/srflx gathering has no server here.
-        if self.configuration.iceServers and not self._gathering_done.is_set():
+        config = self.configuration
+        addresses = config.addresses if config.addresses is not None else local_addresses()
+        servers = []
+        for server in config.iceServers or []:
+            for url in server.url_list:
+                parsed = parse_stun_url(url)
+                if parsed is not None:
+                    servers.append(parsed)
+                else:
+                    logger.warning("ICE server %s not used: only STUN servers are", url)
+        self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout,
+                               announce_host=config.iceTransportPolicy == "all")
+        # Host candidates are in by now; wait a bounded time for srflx ones.
+        if servers and not self._gathering_done.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._gathering_done.wait(),
                                        self.configuration.srflxTimeout)
