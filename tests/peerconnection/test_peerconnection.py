@@ -244,7 +244,12 @@ def test_get_stats_shapes() -> None:
         # The selected pair may still await its own check's response.
         await wait_for(lambda: ice is not None and ice.selected_pair is not None
                        and ice.selected_pair.state.value == "succeeded")
-        report = await offerer.getStats()
+        for _ in range(100):  # the RTT needs one SACK (delayed up to 200 ms)
+            report = await offerer.getStats()
+            transport = report.of_type("transport")[0]
+            if report[transport.selectedCandidatePairId].currentRoundTripTime is not None:
+                break
+            await asyncio.sleep(0.02)
         kinds = {stats["type"] for stats in report.values()}
         assert {"peer-connection", "transport", "candidate-pair", "local-candidate",
                 "remote-candidate", "certificate", "data-channel"} <= kinds
@@ -253,6 +258,7 @@ def test_get_stats_shapes() -> None:
         pair = report[transport.selectedCandidatePairId]
         assert pair.state == "succeeded" and pair.nominated
         assert pair.bytesSent > 5000 and pair.bytesReceived > 0
+        assert 0 < pair.currentRoundTripTime < 1.0
         assert report[pair.localCandidateId]["address"] == "127.0.0.1"
         assert len(report.of_type("certificate")) == 2
         data = next(s for s in report.of_type("data-channel") if s.label == "test")
@@ -275,3 +281,13 @@ def test_port_range_is_respected() -> None:
         await pc.close()
 
     run(main())
+
+
+def test_aiortc_style_candidate_helpers() -> None:
+    from webrtc.peerconnection import candidate_from_sdp, candidate_to_sdp
+
+    text = "2990508302 1 udp 2122260223 127.0.0.1 60527 typ host generation 0"
+    candidate = candidate_from_sdp(text)
+    assert (candidate.ip, candidate.port, candidate.type, candidate.protocol) == \
+        ("127.0.0.1", 60527, "host", "udp")
+    assert candidate_to_sdp(candidate) == "2990508302 1 udp 2122260223 127.0.0.1 60527 typ host"

@@ -17,6 +17,8 @@ from webrtc.peerconnection.types import (
     RTCIceCandidate,
     RTCIceServer,
     RTCSessionDescription,
+    candidate_from_sdp,
+    candidate_to_sdp,
 )
 
 __all__ = [
@@ -34,4 +36,6 @@ __all__ = [
     "RTCSessionDescription",
     "RTCStats",
     "RTCStatsReport",
+    "candidate_from_sdp",
+    "candidate_to_sdp",
 ]
