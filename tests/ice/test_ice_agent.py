@@ -85,9 +85,7 @@ def start(network: Network, *nodes: IceNode) -> None:
 
 
 def connected(*nodes: IceNode) -> bool:
-    return all(
-        node.state in CONNECTED and node.agent.selected_pair is not None for node in nodes
-    )
+    return all(node.state in CONNECTED and node.agent.selected_pair is not None for node in nodes)
 
 
 def nominated(*nodes: IceNode) -> bool:
@@ -382,7 +380,7 @@ def test_local_peer_reflexive_candidate_is_learned_from_the_mapped_address() -> 
     assert prflx[0].related_address == "192.0.2.10"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**16),
     a_controlling=st.booleans(),
@@ -419,3 +417,69 @@ def test_any_network_and_role_connects_to_one_agreed_route(
     # Both ends settle on the same 5-tuple once nomination traffic has landed.
     network.advance(2.0)
     same_route(a, b)
+
+
+def test_failure_waits_for_peer_reflexive_checks_after_end_of_candidates() -> None:
+    # A is told wrong ports for B, then end-of-candidates (as a peer that
+    # signals a=end-of-candidates does); its own checks all fail. B's checks,
+    # started later, must still connect A instead of A failing at once.
+    network, a, b, _ = make_pair(to_a=lambda c: replace(c, port=c.port + 1000))
+    a.agent.check_rto, a.agent.check_rc = 0.1, 2
+    gather(a)
+    gather(b)
+    a.agent.start(network.now)
+    network.run(
+        lambda: bool(a.agent.pairs) and all(p.state.value == "failed" for p in a.agent.pairs),
+        timeout=10.0,
+    )
+    assert a.agent.pairs and a.state is IceState.CHECKING
+    b.agent.start(network.now)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert IceState.FAILED not in a.states()
+    exchange_data(network, a, b)
+
+
+@pytest.mark.parametrize("a_controlling", [True, False])
+def test_both_behind_port_restricted_nats_connect_through_srflx(a_controlling: bool) -> None:
+    network = Network(seed=9, default_link=LinkConfig(delay=0.02))
+    signaling = Signaling(network, delay=0.05)
+    a_agent = IceAgent(a_controlling, rng=random.Random(10))
+    b_agent = IceAgent(not a_controlling, rng=random.Random(11))
+    node_b: IceNode
+
+    def from_a(node: IceNode, event: object, now: float) -> None:
+        signaling.forward_candidate(node_b, event)
+
+    def from_b(node: IceNode, event: object, now: float) -> None:
+        signaling.forward_candidate(node_a, event)
+
+    # Private addresses nobody can reach; public ones on the NATs.
+    node_a = IceNode(
+        a_agent, {1: ("192.168.1.10", 4000)}, from_a, gather=False, nat={1: ("198.51.100.1", 61000)}
+    ).attach(network)
+    node_b = IceNode(
+        b_agent, {1: ("192.168.7.20", 5000)}, from_b, gather=False, nat={1: ("203.0.113.9", 62000)}
+    ).attach(network)
+    signaling.exchange_credentials(node_a, node_b)
+    for node, public in ((node_a, ("198.51.100.1", 61000)), (node_b, ("203.0.113.9", 62000))):
+        host, port = node.sockets[1]
+        node.agent.add_local_candidate(1, host, port)
+        node.agent.add_local_candidate(
+            1, public[0], public[1], "srflx", related_address=host, related_port=port
+        )
+        node.agent.end_of_local_candidates()
+    start(network, node_a)
+    network.run(lambda: node_a.agent.dropped > 0 or node_b.filtered > 0, timeout=1.0)
+    start(network, node_b)  # B opens its NAT only later
+    network.run(lambda: connected(node_a, node_b) and nominated(node_a, node_b), timeout=20.0)
+    pair_a = node_a.agent.selected_pair
+    assert pair_a is not None and pair_a.remote_address == ("203.0.113.9", 62000)
+    assert pair_a.remote.type == "srflx"
+    # The host pairs failed: private addresses are unreachable.
+    assert network.undeliverable > 0
+    # The mapped address the peer reports is the srflx candidate: no local
+    # peer-reflexive candidate is invented for it.
+    assert [c.type for c in node_a.agent.local_candidates] == ["host", "srflx"]
+    # The NATs did filter unsolicited checks: connecting needed both sides.
+    assert node_a.filtered + node_b.filtered > 0
+    exchange_data(network, node_a, node_b)

@@ -60,8 +60,11 @@ def make_connection(controlling: bool, collector: Collector, **options: object) 
     )
 
 
-async def signal(source: IceConnection, destination: IceConnection,
-                 transform: Callable[[Candidate], Candidate] = lambda c: c) -> None:
+async def signal(
+    source: IceConnection,
+    destination: IceConnection,
+    transform: Callable[[Candidate], Candidate] = lambda c: c,
+) -> None:
     destination.set_remote_credentials(source.local_ufrag, source.local_pwd)
     for candidate in source.local_candidates:
         destination.add_remote_candidate(transform(candidate))
@@ -240,8 +243,9 @@ async def test_srflx_gathering_runs_in_parallel_and_never_blocks_host_candidates
             assert srflx[0].address == "203.0.113.7"
             assert srflx[0].related_address == host.address
             assert srflx[0].foundation != srflx[1].foundation  # distinct servers
-            gathered = [e for e in seen.events if isinstance(e, (LocalCandidateGathered,
-                                                                 GatheringComplete))]
+            gathered = [
+                e for e in seen.events if isinstance(e, (LocalCandidateGathered, GatheringComplete))
+            ]
             assert isinstance(gathered[-1], GatheringComplete)
         finally:
             connection.close()
@@ -377,3 +381,102 @@ async def test_ice_restart_over_loopback_keeps_data_flowing() -> None:
     finally:
         a.close()
         b.close()
+
+
+class UdpRelayPort:
+    """Stands for a TURN allocation: a separate UDP socket registered as a port."""
+
+    def __init__(self, connection: IceConnection) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.setblocking(False)
+        self.connection = connection
+        self.socket_id = -1
+        self.sent = 0
+        self.received = 0
+        asyncio.get_running_loop().add_reader(self.sock.fileno(), self._readable)
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
+        self.sent += 1
+        self.sock.sendto(data, address)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                data, address = self.sock.recvfrom(65536)
+            except BlockingIOError:
+                return
+            self.received += 1
+            self.connection.port_datagram_received(self.socket_id, data, address)
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
+async def test_a_registered_port_carries_the_connection_like_a_relay() -> None:
+    a_seen, b_seen = Collector(), Collector()
+    a = make_connection(True, a_seen, addresses=[])  # no host sockets: relay only
+    b = make_connection(False, b_seen)
+    relay = UdpRelayPort(a)
+    try:
+        await a.gather()
+        await b.gather()
+        host, port = relay.sock.getsockname()
+        relay.socket_id = a.add_port(
+            relay, host, port, "relay", related_address=host, related_port=port
+        )
+        relayed = [c for c in a.local_candidates if c.type == "relay"]
+        assert len(relayed) == 1
+        # B hears only of the relayed candidate; A hears of B normally.
+        b.set_remote_credentials(a.local_ufrag, a.local_pwd)
+        b.add_remote_candidate(relayed[0])
+        b.add_remote_candidate(None)
+        await signal(b, a)
+        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await asyncio.wait_for(
+            _until(lambda: a.agent._nominated_selected and b.agent._nominated_selected), 5.0
+        )
+        assert b.agent.selected_pair is not None
+        assert b.agent.selected_pair.remote_address == (host, port)
+        a.send_payload(b"\x80via the relay port")
+        b.send_payload(b"\x80back via the relay port")
+        await b_seen.wait_payloads(1)
+        await a_seen.wait_payloads(1)
+        assert relay.sent > 0 and relay.received > 0
+    finally:
+        relay.close()
+        a.close()
+        b.close()
+
+
+async def test_intercepted_server_datagrams_bypass_the_agent() -> None:
+    connection = make_connection(True, Collector())
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((LOOPBACK, 0))
+    try:
+        await connection.gather()
+        ((socket_id, local),) = connection.host_sockets
+        got: list[bytes] = []
+        arrived = asyncio.Event()
+
+        def handler(data: bytes) -> None:
+            got.append(data)
+            arrived.set()
+
+        connection.intercept(socket_id, server.getsockname(), handler)
+        connection.sendto(socket_id, b"\x00\x03hello server", server.getsockname())
+        data, address = server.recvfrom(100)
+        assert data == b"\x00\x03hello server" and address == local
+        # ChannelData-like and STUN-like replies both reach the handler.
+        server.sendto(b"\x40\x00\x00\x02hi", local)
+        server.sendto(StunMessage(Method.ALLOCATE, MessageClass.SUCCESS).encode(), local)
+        await asyncio.wait_for(_until(lambda: len(got) == 2), 2.0)
+        assert got[0] == b"\x40\x00\x00\x02hi"
+        assert connection.agent.dropped == 0
+        connection.intercept(socket_id, server.getsockname(), None)
+        server.sendto(b"\x40\x00\x00\x02hi", local)
+        await asyncio.wait_for(_until(lambda: connection.agent.dropped == 1), 2.0)
+    finally:
+        connection.close()
+        server.close()

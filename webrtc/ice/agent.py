@@ -180,6 +180,7 @@ class CandidatePair:
     nominate_pending: bool = False  # the next check of this pair carries USE-CANDIDATE
     use_candidate_in_flight: bool = False  # the check in flight carries USE-CANDIDATE
     checked_as: IceRole | None = None  # our role when the check in flight was sent
+    nomination_tries: int = 0
     transaction: StunTransaction | None = None
     transaction_id: bytes = b""
 
@@ -231,6 +232,10 @@ class IceAgent:
         consent_timeout: float = 30.0,
         software: str | None = None,
         aggressive_nomination: bool = False,
+        failure_grace: float = 5.0,
+        consent_retry: float = 1.0,
+        check_max_rto: float | None = 1.6,
+        nomination_attempts: int = 3,
     ) -> None:
         self._rng = rng if rng is not None else random.SystemRandom()
         self.role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
@@ -255,6 +260,13 @@ class IceAgent:
         # carries USE-CANDIDATE); off by default, as RFC 8445 deprecates it,
         # but always accepted from a controlling peer.
         self.aggressive_nomination = aggressive_nomination
+        self.failure_grace = failure_grace
+        self.consent_retry = consent_retry
+        # Doubling check RTOs are capped so that a lossy path is retried
+        # often enough; a check still gives up after check_rc sends.
+        self.check_max_rto = check_max_rto
+        self.nomination_attempts = nomination_attempts
+        self._failure_deadline: float | None = None
 
         self.state = IceState.NEW
         self._local: list[_LocalEntry] = []
@@ -280,6 +292,7 @@ class IceAgent:
         self.valid_routes: set[tuple[SocketId, Address]] = set()
         self._next_consent: float | None = None
         self._last_consent: float = 0.0
+        self._consent_sent_at: float = 0.0
 
         self._outgoing: list[tuple[SocketId, Address, bytes]] = []
         self._events: deque[object] = deque()
@@ -477,10 +490,14 @@ class IceAgent:
         data = request.encode(self._remote_key, fingerprint=True)
         if pair.transaction_id:
             self._transactions.pop(pair.transaction_id, None)
-        transaction = StunTransaction(data, now, rto=self.check_rto, rc=self.check_rc)
+        transaction = StunTransaction(
+            data, now, rto=self.check_rto, rc=self.check_rc, max_rto=self.check_max_rto
+        )
         pair.transaction = transaction
         pair.transaction_id = transaction_id
         pair.use_candidate_in_flight = nominate and self.controlling
+        if pair.use_candidate_in_flight:
+            pair.nomination_tries += 1
         pair.checked_as = self.role
         pair.nominate_pending = False
         pair.state = PairState.IN_PROGRESS
@@ -694,6 +711,9 @@ class IceAgent:
                 and consent_pair.route == (socket_id, remote_address)
             ):
                 self._last_consent = now
+                self._next_consent = self._consent_sent_at + self._consent_delay()
+                if self._next_consent <= now:
+                    self._next_consent = now + self.consent_retry
                 if self.state is IceState.DISCONNECTED:
                     complete = self._is_complete()
                     self._set_state(IceState.COMPLETED if complete else IceState.CONNECTED)
@@ -864,13 +884,24 @@ class IceAgent:
         if self.state is IceState.CONNECTED and self._is_complete():
             self._set_state(IceState.COMPLETED)
 
+    def _all_failed(self) -> bool:
+        return (
+            self.selected_pair is None
+            and self.remote_end_of_candidates
+            and not self._triggered
+            and bool(self.pairs)
+            and all(p.state is PairState.FAILED for p in self.pairs)
+        )
+
     def _check_failed(self) -> None:
-        if self.selected_pair is not None or not self.remote_end_of_candidates:
-            return
-        if self._triggered:
-            return
-        if self.pairs and all(p.state is PairState.FAILED for p in self.pairs):
-            self._set_state(IceState.FAILED)
+        """Every pair failed after end-of-candidates: fail after a grace period.
+
+        The peer may still reach us (its checks create peer-reflexive pairs),
+        so the failure waits ``failure_grace`` seconds; any new pair or
+        success in the meantime cancels it.
+        """
+        if self._all_failed() and self._failure_deadline is None:
+            self._failure_deadline = self._now + self.failure_grace
 
     # -- user data -----------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -907,6 +938,7 @@ class IceAgent:
             if pair.transaction is not None:
                 consider(pair.transaction.get_timer())
         consider(self._nomination_deadline)
+        consider(self._failure_deadline)
         if self.selected_pair is not None and self.state is not IceState.FAILED:
             consider(self._next_consent)
             if self.state in (IceState.CONNECTED, IceState.COMPLETED):
@@ -931,10 +963,28 @@ class IceAgent:
                 del self._transactions[transaction_id]
                 pair.transaction = None
                 pair.transaction_id = b""
+                if (
+                    pair.use_candidate_in_flight
+                    and pair.route in self.valid_routes
+                    and pair.nomination_tries < self.nomination_attempts
+                ):
+                    # The nominating check of a valid pair went unanswered:
+                    # the peer may have accepted it (only our responses were
+                    # lost), so nominate the same pair again rather than
+                    # another one the peer would rank below it.
+                    pair.state = PairState.SUCCEEDED
+                    pair.use_candidate_in_flight = False
+                    self._trigger(pair, nominate=True)
+                    continue
                 pair.state = PairState.FAILED
                 pair.use_candidate_in_flight = False
                 self._check_failed()
                 self._update_completed()
+        if self._failure_deadline is not None and now >= self._failure_deadline:
+            self._failure_deadline = None
+            if self._all_failed():
+                self._set_state(IceState.FAILED)
+                return
         # One check per Ta.
         if self._next_check is not None and self._next_check <= now and self._can_check():
             choice = self._next_pair_to_check()
@@ -966,10 +1016,11 @@ class IceAgent:
                 self._set_state(IceState.DISCONNECTED)
             if self._next_consent is not None and now >= self._next_consent:
                 self._send_consent(selected, now)
-                interval = self._consent_delay()
-                if self.state is IceState.DISCONNECTED:
-                    interval = min(interval, 1.0)
-                self._next_consent = now + interval
+                # Until a response comes, retry every consent_retry (a lost
+                # request or response must not cost a whole period); the
+                # response moves the next check back to the regular period.
+                self._next_consent = now + self.consent_retry
+                self._consent_sent_at = now
         self._update_completed()
 
     def _send_consent(self, pair: CandidatePair, now: float) -> None:

@@ -40,7 +40,10 @@ Relays: :meth:`IceConnection.add_port` registers any other datagram
 transport, such as a TURN allocation, as one more "socket" with its own
 socket id; the agent treats it as any socket and its candidate as a relayed
 candidate. The transport feeds arriving datagrams with
-:meth:`IceConnection.port_datagram_received`.
+:meth:`IceConnection.port_datagram_received`. A TURN client that reaches its
+server through one of the host sockets (:attr:`IceConnection.host_sockets`)
+sends with :meth:`IceConnection.sendto` and receives the server's datagrams
+through :meth:`IceConnection.intercept`.
 """
 
 from __future__ import annotations
@@ -432,6 +435,7 @@ class IceConnection:
         self._valid_routes = self.agent.valid_routes
         self._connected: asyncio.Future[None] = self.loop.create_future()
         self._gather_waiters: dict[bytes, asyncio.Future[Address]] = {}
+        self._intercepts: dict[tuple[int, Address], Callable[[bytes], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._gathered = asyncio.Event()
         self._closed = False
@@ -608,6 +612,38 @@ class IceConnection:
         return True
 
     # -- other datagram ports (TURN relays) -----------------------------------------
+    @property
+    def host_sockets(self) -> list[tuple[int, Address]]:
+        """``(socket id, local address)`` of every bound host socket."""
+        out: list[tuple[int, Address]] = []
+        for socket_id, sock in self._sockets.items():
+            name = sock.getsockname()
+            out.append((socket_id, (str(name[0]), int(name[1]))))
+        return out
+
+    def intercept(
+        self, socket_id: int, remote_address: Address, handler: Callable[[bytes], None] | None
+    ) -> None:
+        """Hand every datagram from ``remote_address`` on a host socket to ``handler``.
+
+        For a TURN client that talks to its server through a host socket:
+        the server's datagrams (STUN responses, Data indications, ChannelData)
+        go to the client instead of the agent. ``None`` removes the handler.
+        """
+        key = (socket_id, remote_address)
+        if handler is None:
+            self._intercepts.pop(key, None)
+        else:
+            self._intercepts[key] = handler
+
+    def sendto(self, socket_id: int, data: bytes, address: Address) -> None:
+        """Send a raw datagram from a host socket (e.g. to a TURN server)."""
+        sock = self._sockets.get(socket_id)
+        if sock is None:
+            raise KeyError(f"no host socket {socket_id}")
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            sock.sendto(data, address)
+
     def add_port(
         self,
         port: DatagramPort,
@@ -662,8 +698,7 @@ class IceConnection:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                # e.g. ICMP port unreachable reported on the next read
-                continue
+                break  # closed meanwhile, or an error the next wake-up will see
             count += 1
             if len(address) > 2:
                 address = address[:2]
@@ -674,6 +709,11 @@ class IceConnection:
                     continue
             elif self._gather_waiters and len(data) >= 20 and self._gather_response(data):
                 continue
+            if self._intercepts:
+                handler = self._intercepts.get((socket_id, address))
+                if handler is not None:
+                    handler(data)
+                    continue
             agent.receive_datagram(data, self.loop.time(), socket_id, address)
             stun = True
         self.datagrams_received += count

@@ -14,6 +14,7 @@ RFC 8839 section 5.1::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from webrtc.sdp.errors import SdpParseError
@@ -25,6 +26,38 @@ CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 # Extension attributes with typed fields, in the order Chromium writes them.
 _TYPED_EXTENSIONS = ("tcptype", "generation", "ufrag", "network-id", "network-cost")
 _ICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
+
+
+# RFC 8839 section 5.1, the fields up to the candidate type, then the
+# extension pairs: foundation = 1*32ice-char; component-id = 1*3DIGIT;
+# transport = "UDP" / token; priority = 1*10DIGIT; the address is kept as
+# written (IPv4, IPv6 or an mDNS name); cand-type = "typ" SP token. Numbers
+# are range-checked after the match, and items are printable ASCII.
+_CANDIDATE_RE = re.compile(
+    r"(?:a=)?(?:candidate:)?"
+    r"([A-Za-z0-9+/]{1,32}) ([0-9]+) ((?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+) "
+    r"([0-9]+) ([\x21-\x7e]+) ([0-9]+) typ ([A-Za-z0-9]+)"
+    r"((?: [\x21-\x7e]+)*)\Z"
+)
+
+
+def _diagnose(text: str) -> str:
+    """Which field of a candidate that did not match is wrong (for the message)."""
+    value = text[2:] if text.startswith("a=") else text
+    if value.startswith("candidate:"):
+        value = value[len("candidate:") :]
+    parts = value.split(" ")
+    if len(parts) < 8 or parts[6] != "typ":
+        return "malformed candidate"
+    fields = ("foundation", "component", "transport", "priority", "address", "port")
+    checks = (r"[A-Za-z0-9+/]{1,32}", "[0-9]+", r"(?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+",
+              "[0-9]+", r"[\x21-\x7e]+", "[0-9]+")
+    for name, part, pattern in zip(fields, parts, checks, strict=False):
+        if re.fullmatch(pattern, part) is None:
+            return f"malformed candidate {name}"
+    if re.fullmatch("[A-Za-z0-9]+", parts[7]) is None:
+        return "malformed candidate type"
+    return "malformed candidate extension"
 
 
 def _parse_int(value: str, what: str, text: str, maximum: int) -> int:
@@ -68,33 +101,21 @@ class Candidate:
     @classmethod
     def parse(cls, text: str) -> Candidate:
         """Parse ``candidate:...``, ``a=candidate:...`` or the bare attribute value."""
-        value = text
-        if value.startswith("a="):
-            value = value[2:]
-        if value.startswith("candidate:"):
-            value = value[len("candidate:") :]
-        parts = value.split(" ")
-        if len(parts) < 8 or parts[6] != "typ":
-            raise SdpParseError("malformed candidate", line=text)
-        foundation = parts[0]
-        if not foundation or len(foundation) > 32 or not set(foundation) <= _ICE_CHARS:
-            raise SdpParseError("malformed candidate foundation", line=text)
-        component = _parse_int(parts[1], "component", text, 256)
-        transport = parts[2]
-        if not transport or not transport.isascii() or not transport.replace("-", "").isalnum():
-            raise SdpParseError("malformed candidate transport", line=text)
-        priority = _parse_int(parts[3], "priority", text, 2**32 - 1)
-        address = parts[4]
-        if not address or not address.isascii() or not address.isprintable():
-            raise SdpParseError("malformed candidate address", line=text)
-        port = _parse_int(parts[5], "port", text, 65535)
-        cand_type = parts[7]
-        if not cand_type or not cand_type.isascii() or not cand_type.isalnum():
-            raise SdpParseError("malformed candidate type", line=text)
-
-        rest = parts[8:]
+        found = _CANDIDATE_RE.match(text)
+        if found is None:
+            raise SdpParseError(_diagnose(text), line=text)
+        foundation, component_text, transport, priority_text, address, port_text, \
+            cand_type, tail = found.groups()
+        component = _parse_int(component_text, "component", text, 256)
+        priority = _parse_int(priority_text, "priority", text, 2**32 - 1)
+        port = _parse_int(port_text, "port", text, 65535)
+        if not tail:
+            # The common case of a bare candidate: no extension pairs.
+            return cls(foundation, component, transport, priority, address, port, cand_type)
+        rest = tail[1:].split(" ")
         if len(rest) % 2:
             raise SdpParseError("candidate extension without a value", line=text)
+        # The pattern already holds each item to non-empty printable ASCII.
         related_address: str | None = None
         related_port: int | None = None
         typed: dict[str, str] = {}
@@ -102,10 +123,6 @@ class Candidate:
         order: list[str] = []
         for index in range(0, len(rest), 2):
             key, item = rest[index], rest[index + 1]
-            if not key or not item or not key.isascii() or not item.isascii():
-                raise SdpParseError("malformed candidate extension", line=text)
-            if not key.isprintable() or not item.isprintable():
-                raise SdpParseError("malformed candidate extension", line=text)
             if key == "raddr" and index == 0 and related_address is None:
                 related_address = item
                 continue

@@ -44,10 +44,18 @@ class IceNode:
         sockets: dict[int, Address],
         on_event: Callable[[IceNode, object, float], None] | None = None,
         gather: bool = True,
+        nat: dict[int, Address] | None = None,
     ) -> None:
         self.agent = agent
         self.sockets = dict(sockets)
-        self._ids = {address: socket_id for socket_id, address in self.sockets.items()}
+        # Behind a NAT, each socket's datagrams leave from its public address
+        # (an endpoint-independent mapping) and only sources the socket has
+        # sent to may come back in (port-restricted filtering, RFC 4787).
+        self.nat = dict(nat) if nat is not None else None
+        self.filtered = 0
+        self._permissions: dict[int, set[Address]] = {sid: set() for sid in self.sockets}
+        outside = self.nat if self.nat is not None else self.sockets
+        self._ids = {address: socket_id for socket_id, address in outside.items()}
         self.on_event = on_event
         self.events: list[object] = []
         self.timeline: list[tuple[float, object]] = []
@@ -59,7 +67,8 @@ class IceNode:
             agent.end_of_local_candidates()
 
     def attach(self, network: Network) -> IceNode:
-        network.add(self, *self.sockets.values())
+        outside = self.nat if self.nat is not None else self.sockets
+        network.add(self, *outside.values())
         self.now = network.now
         self._drain()
         return self
@@ -83,15 +92,21 @@ class IceNode:
     # -- Node ---------------------------------------------------------------------
     def receive(self, data: bytes, source: Address, destination: Address, now: float) -> None:
         self.now = now
-        self.agent.receive_datagram(data, now, self._ids[destination], source)
+        socket_id = self._ids[destination]
+        if self.nat is not None and source not in self._permissions[socket_id]:
+            self.filtered += 1
+            return
+        self.agent.receive_datagram(data, now, socket_id, source)
         self._drain()
 
     def transmit(self, now: float) -> list[tuple[Address, Address, bytes]]:
         self.now = now
-        out = [
-            (self.sockets[socket_id], remote, data)
-            for socket_id, remote, data in self.agent.datagrams_to_send(now)
-        ]
+        outside = self.nat if self.nat is not None else self.sockets
+        out = []
+        for socket_id, remote, data in self.agent.datagrams_to_send(now):
+            if self.nat is not None:
+                self._permissions[socket_id].add(remote)
+            out.append((outside[socket_id], remote, data))
         self._drain()
         return out
 
