@@ -291,3 +291,47 @@ def test_aiortc_style_candidate_helpers() -> None:
     assert (candidate.ip, candidate.port, candidate.type, candidate.protocol) == \
         ("127.0.0.1", 60527, "host", "udp")
     assert candidate_to_sdp(candidate) == "2990508302 1 udp 2122260223 127.0.0.1 60527 typ host"
+
+
+def test_wrong_fingerprint_fails_the_connection() -> None:
+    async def main() -> None:
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        channel = offerer.createDataChannel("never")
+        states: list[str] = []
+        offerer.on("connectionstatechange", lambda: states.append(offerer.connectionState))
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        sdp = answerer.localDescription.sdp
+        line = next(x for x in sdp.splitlines() if x.startswith("a=fingerprint:sha-256 "))
+        digest = line.split(" ", 1)[1]
+        forged = ("00" if not digest.startswith("00") else "11") + digest[2:]
+        await offerer.setRemoteDescription(RTCSessionDescription(
+            sdp=sdp.replace(digest, forged), type="answer"))
+        await wait_for(lambda: offerer.connectionState == "failed")
+        assert states[0] == "connecting" and states[-1] == "failed"
+        assert channel.readyState == "connecting"
+        await offerer.close()
+        await answerer.close()
+
+    run(main())
+
+
+def test_invalid_descriptions_are_refused() -> None:
+    async def main() -> None:
+        from webrtc.peerconnection import InvalidAccessError
+
+        pc = RTCPeerConnection(loopback())
+        with pytest.raises(InvalidAccessError):
+            await pc.setRemoteDescription(RTCSessionDescription(sdp="garbage", type="offer"))
+        with pytest.raises(InvalidAccessError):
+            await pc.setRemoteDescription(RTCSessionDescription(
+                sdp="v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", type="offer"))
+        with pytest.raises(InvalidStateError):
+            await pc.addIceCandidate(None)
+        assert pc.signalingState == "stable"
+        await pc.close()
+
+    run(main())
