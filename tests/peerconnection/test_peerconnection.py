@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.peerconnection.conftest import connected_pair, loopback, wait_for
+from tests.peerconnection.helpers import connected_pair, loopback, wait_for
 from webrtc.peerconnection import (
     InvalidStateError,
     MessageTooLargeError,
