@@ -335,3 +335,32 @@ def test_invalid_descriptions_are_refused() -> None:
         await pc.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("who_offers_again", ["offerer", "answerer"])
+def test_renegotiation_keeps_the_transport_and_roles(who_offers_again: str) -> None:
+    async def main() -> None:
+        offerer, answerer, channel, remote = await connected_pair()
+        first, second = (offerer, answerer) if who_offers_again == "offerer" else \
+            (answerer, offerer)
+        dtls_roles = (offerer._transport.dtls_client, answerer._transport.dtls_client)
+        await first.setLocalDescription(await first.createOffer())
+        assert first.localDescription is not None
+        assert "a=setup:actpass" in first.localDescription.sdp
+        await second.setRemoteDescription(first.localDescription)
+        await second.setLocalDescription(await second.createAnswer())
+        assert second.localDescription is not None
+        # The answer keeps the DTLS role the transport already has.
+        expected = "active" if second._transport.dtls_client else "passive"
+        assert f"a=setup:{expected}" in second.localDescription.sdp
+        await first.setRemoteDescription(second.localDescription)
+        assert first.signalingState == second.signalingState == "stable"
+        assert (offerer._transport.dtls_client, answerer._transport.dtls_client) == dtls_roles
+        got: list[Any] = []
+        remote.on("message", got.append)
+        channel.send("still here")
+        await wait_for(lambda: got == ["still here"])
+        await offerer.close()
+        await answerer.close()
+
+    run(main())

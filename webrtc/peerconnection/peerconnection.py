@@ -174,9 +174,11 @@ class RTCPeerConnection(EventEmitter):
         remote = self.remoteDescription
         assert remote is not None
         self._session_version += 1
-        answer = jsep.create_answer(SessionDescription.parse(remote.sdp),
-                                    self._local_parameters(), session_id=self._session_id,
-                                    session_version=self._session_version)
+        role = self._transport.dtls_client
+        answer = jsep.create_answer(
+            SessionDescription.parse(remote.sdp), self._local_parameters(),
+            session_id=self._session_id, session_version=self._session_version,
+            setup=None if role is None else (Setup.ACTIVE if role else Setup.PASSIVE))
         return RTCSessionDescription(sdp=str(answer), type="answer")
 
     async def setLocalDescription(self, description: RTCSessionDescription | None = None
