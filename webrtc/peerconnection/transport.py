@@ -29,6 +29,7 @@ import dataclasses
 import errno
 import logging
 import socket
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -158,7 +159,7 @@ class BundleTransport:
         self.counters: dict[tuple[int, tuple[str, int]], RouteCounters] = {}
         self.closed = False
         self._early_payload: list[bytes] = []
-        self._unvalidated: list[tuple[tuple[int, tuple[str, int]], bytes]] = []
+        self._unvalidated: deque[tuple[tuple[int, tuple[str, int]], bytes]] = deque(maxlen=32)
         self._stun_waiters: dict[bytes, asyncio.Future[tuple[str, int]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._mdns: ice_aio.MdnsResolver | None = None
@@ -326,6 +327,10 @@ class BundleTransport:
                                     max_message_size=self.max_message_size)
         self.sctp.set_remote_max_message_size(remote.max_message_size)
         self.ice.start(now)
+        if dtls_client and self.selected is not None:
+            # A pair was selected (the peer's checks) before we had its description.
+            self.dtls.start(now)
+            self.listener.on_dtls_state("connecting")
         early, self._early_payload = self._early_payload, []
         for data in early:
             self.dtls.receive_datagram(data, now)
@@ -425,11 +430,10 @@ class BundleTransport:
                     continue
                 if route not in valid_routes:
                     # The peer's first flight can overtake our own successful check
-                    # of its route (the peer validated it first): keep a few and
-                    # replay them once the route is valid, rather than waiting a
-                    # DTLS retransmission timeout.
-                    if len(self._unvalidated) < 32:
-                        self._unvalidated.append((route, data))
+                    # of its route (the peer validated it first): keep the last few
+                    # and replay them once the route is valid, rather than waiting
+                    # a DTLS retransmission timeout.
+                    self._unvalidated.append((route, data))
                     continue
             if self._stun_waiters and data and data[0] < 4 and self._stun_response(data):
                 continue
@@ -587,13 +591,13 @@ class BundleTransport:
     def _replay_unvalidated(self, dtls: DtlsConnection, now: float) -> None:
         assert self.ice is not None
         valid = self.ice.valid_routes
-        keep = []
-        for route, data in self._unvalidated:
+        waiting = list(self._unvalidated)
+        self._unvalidated.clear()
+        for route, data in waiting:
             if route in valid:
                 dtls.receive_datagram(data, now)
             else:
-                keep.append((route, data))
-        self._unvalidated = keep
+                self._unvalidated.append((route, data))
 
     def _drain_sctp(self) -> None:
         sctp = self.sctp
