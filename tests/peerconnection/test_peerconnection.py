@@ -364,3 +364,22 @@ def test_renegotiation_keeps_the_transport_and_roles(who_offers_again: str) -> N
         await answerer.close()
 
     run(main())
+
+
+def test_created_before_the_loop_runs() -> None:
+    """As with aiortc, construction needs no running loop; use happens inside it."""
+    offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+
+    async def main() -> None:
+        channel = offerer.createDataChannel("late-loop")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await wait_for(lambda: channel.readyState == "open")
+        await offerer.close()
+        await answerer.close()
+
+    run(main())

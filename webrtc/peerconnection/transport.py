@@ -146,7 +146,7 @@ class BundleTransport:
         self.local_ufrag = local_ufrag
         self.local_pwd = local_pwd
         self.max_message_size = max_message_size
-        self.loop = loop or asyncio.get_running_loop()
+        self._loop = loop
         self.ice: IceAgent | None = None
         self.dtls: DtlsConnection | None = None
         self.sctp: SctpAssociation | None = None
@@ -171,6 +171,13 @@ class BundleTransport:
         self._gathered = False
         self.dropped_other = 0
         self.send_errors = 0
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, taken at first use (construction may precede it)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     # -- setup ----------------------------------------------------------------------
 
