@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from webrtc.dtls import (
@@ -48,7 +50,11 @@ def test_handshake_and_application_data(client_certificate: Certificate,
     assert pair.client.export_keying_material("EXPORTER-test", 40, b"") != \
         pair.client.export_keying_material("EXPORTER-test", 40, None)
 
+    assert pair.client.record_overhead == 37
     pair.client.send(b"ping")
+    (record,) = pair.client.datagrams_to_send(pair.network.now)
+    assert len(record) == 4 + pair.client.record_overhead
+    pair.server.receive_datagram(record, pair.network.now)
     pair.server.send(b"pong" * 300)
     pair.network.run(lambda: any(isinstance(e, ApplicationData)
                                  for e in pair.server_node.events)
@@ -207,6 +213,7 @@ def test_other_suites_and_groups(suite: CipherSuite, group: NamedGroup, key_type
     assert done.named_group is group
     assert done.srtp_profile is SrtpProfile.AES128_CM_HMAC_SHA1_80
     assert done.srtp_keying_material is not None and len(done.srtp_keying_material) == 60
+    assert pair.server.record_overhead == (29 if "CHACHA" in suite.name else 37)
     pair.server.send(b"x" * 1000)
     pair.network.run(lambda: ApplicationData(b"x" * 1000) in pair.client_node.events)
 
@@ -331,3 +338,82 @@ def test_unauthenticated_alert_after_handshake_is_ignored(
     forged = bytes((21, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 99, 0, 2, 2, 40))
     pair.server.receive_datagram(forged, pair.network.now)
     assert pair.server.state is DtlsState.CONNECTED
+
+
+def test_tampered_and_duplicated_records_through_the_simulator(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.handshake(timeout=5)
+    # From now on the link duplicates half the datagrams, and an on-path
+    # attacker flips one bit in every third datagram that reaches the server.
+    pair.network.set_link("10.0.0.1", "10.0.0.2", LinkConfig(delay=0.01, duplicate=0.5),
+                          both_ways=False)
+    deliver = pair.server_node.receive
+    seen = 0
+
+    def tampering_receive(data: bytes, source: Any, destination: Any, now: float) -> None:
+        nonlocal seen
+        seen += 1
+        if seen % 3 == 0:
+            data = data[:-5] + bytes((data[-5] ^ 0x10,)) + data[-4:]
+        deliver(data, source, destination, now)
+
+    pair.server_node.receive = tampering_receive  # type: ignore[method-assign]
+    messages = [f"message {i}".encode() for i in range(60)]
+    for message in messages:
+        pair.client.send(message)
+    pair.network.run(timeout=1)
+    received = [e.data for e in pair.server_node.events if isinstance(e, ApplicationData)]
+    stats = pair.server.stats
+    assert stats.auth_failures > 0 and stats.replays > 0
+    # Each datagram was delivered, or dropped as a replay (checked before the
+    # tag, so a tampered copy of an accepted record counts as a replay), or
+    # dropped for its tag; records reach the application once, in order.
+    assert len(received) + stats.replays + stats.auth_failures == seen
+    assert received == [m for m in messages if m in received]
+    assert len(set(received)) == len(received) < len(messages)
+    assert pair.server.state is DtlsState.CONNECTED
+
+
+def test_application_data_overtaking_finished_is_delivered(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    client, server = pair.client, pair.server
+    client.start(0.0)
+    for _ in range(2):  # ClientHello -> flight 4 -> flight 5
+        for datagram in client.datagrams_to_send(0.0):
+            server.receive_datagram(datagram, 0.0)
+        if server.state is DtlsState.CONNECTED:
+            break
+        for datagram in server.datagrams_to_send(0.0):
+            client.receive_datagram(datagram, 0.0)
+    assert server.state is DtlsState.CONNECTED
+    final_flight = server.datagrams_to_send(0.0)
+    server.send(b"early")
+    (early,) = server.datagrams_to_send(0.0)
+    client.receive_datagram(early, 0.0)  # overtakes the Finished
+    assert client.state is DtlsState.HANDSHAKING
+    for datagram in final_flight:
+        client.receive_datagram(datagram, 0.0)
+    events = []
+    while (event := client.next_event()) is not None:
+        events.append(event)
+    assert isinstance(events[0], HandshakeComplete)
+    assert events[1:] == [ApplicationData(b"early")]
+
+
+def test_connection_is_a_datagram_engine(client_certificate: Certificate) -> None:
+    from webrtc.engine import DatagramEngine
+
+    assert isinstance(DtlsConnection(True, client_certificate), DatagramEngine)
+
+
+def test_close_during_handshake_and_local_close_events(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.client.start(0.0)
+    pair.client.close()
+    assert pair.client.next_event() == ConnectionClosed(by_peer=False)
+    assert pair.client.get_timer() is None
+    pair.network.run(lambda: pair.server.state is DtlsState.CLOSED, timeout=5)
+    assert pair.server_node.events[-1] == ConnectionClosed(by_peer=True)

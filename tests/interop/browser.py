@@ -186,7 +186,9 @@ def chromium_command(chromium: str, profile: Path, url: str, mdns: bool) -> list
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               "--allow-loopback-in-peer-connection"]
+               "--allow-loopback-in-peer-connection",
+               # Containers often have a tiny /dev/shm; Chromium crashes on it otherwise.
+               "--disable-dev-shm-usage"]
     if not mdns:
         # Media permission also grants IP enumeration: plain 127.0.0.1 host candidates.
         command += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",

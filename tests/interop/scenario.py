@@ -342,23 +342,30 @@ async def run_peer(api: Api, *, side: str, other: str, offerer: bool, send: Send
 
 
 async def collect_stats(pc: Any, into: dict[str, Any]) -> None:
-    """The selected candidate pair's types, when the API's getStats reports them."""
-    stats = await pc.getStats()
-    reports = dict(stats.items()) if hasattr(stats, "items") else {}
-    for report in reports.values():
-        kind = getattr(report, "type", None) or (report.get("type") if isinstance(report, dict)
-                                                 else None)
-        if kind != "candidate-pair":
-            continue
-        data = report if isinstance(report, dict) else vars(report)
-        if data.get("nominated") and data.get("state") == "succeeded":
-            local = reports.get(data.get("localCandidateId"))
-            remote = reports.get(data.get("remoteCandidateId"))
+    """The selected candidate pair's types, when the API's getStats reports them.
+
+    Polled for a while: the conversation can end before ICE finished the
+    checks (data flows on a pair before its nomination completes).
+    """
+    for _ in range(30):
+        stats = await pc.getStats()
+        reports = dict(stats.items()) if hasattr(stats, "items") else {}
+        selected_id = None
+        for report in reports.values():
+            if isinstance(report, dict) and report.get("type") == "transport":
+                selected_id = report.get("selectedCandidatePairId")
+        pair = reports.get(selected_id) if selected_id else None
+        if isinstance(pair, dict):
+            local = reports.get(pair.get("localCandidateId"))
+            remote = reports.get(pair.get("remoteCandidateId"))
             into["selected_pair"] = {
-                "local": (local or {}).get("candidateType") if isinstance(local, dict) else None,
-                "remote": (remote or {}).get("candidateType") if isinstance(remote, dict)
-                else None,
+                "local": local.get("candidateType") if isinstance(local, dict) else None,
+                "remote": remote.get("candidateType") if isinstance(remote, dict) else None,
             }
+            return
+        if not reports or not any(isinstance(r, dict) for r in reports.values()):
+            return  # an API without W3C-shaped stats (aiortc)
+        await asyncio.sleep(0.1)
 
 
 def local_signaling() -> tuple[tuple[Send, Recv], tuple[Send, Recv]]:

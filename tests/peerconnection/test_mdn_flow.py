@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.peerconnection.conftest import loopback, wait_for
+from tests.peerconnection.helpers import loopback, wait_for
 from webrtc.peerconnection import RTCPeerConnection
 
 

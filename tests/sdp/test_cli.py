@@ -70,6 +70,11 @@ def test_direct_calls(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     assert "session: ice-lite" in out
     assert "candidates: 2 (end-of-candidates)" in out
     assert "fingerprint: sha-256 3C:4A" in out  # session level, shown per media
+    assert main([str(CORPUS / "handwritten-sip-like.sdp")]) == 0
+    out = capsys.readouterr().out
+    assert "connection: IN IP4 192.0.2.101 (rtcp port 49171)" in out  # session level
+    assert "media 1: video port 0 RTP/AVP mid=- inactive (rejected)" in out
+    assert "101 telephone-event/8000 [0-15]" in out
     assert main([]) == 2
     assert main([str(tmp_path / "missing.sdp")]) == 2
     monkeypatch.setattr(sys, "stdin", io.StringIO("v=0\nnonsense\n"))

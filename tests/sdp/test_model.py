@@ -170,8 +170,9 @@ def test_line_endings() -> None:
     [
         ("a=x\rb\r\n", "stray carriage return"),
         ("a=x\x00\r\n", "NUL"),
-        ("a=rtcp-mux:yes\r\n", "no value"),
-        ("a=mid\r\n", "one non-empty field"),
+        ("a=rtcp-mux:yes\r\n", "takes no value"),
+        ("a=mid\r\n", "needs a value"),
+        ("a=mid:\r\n", "one non-empty field"),
         ("a=bad name:1\r\n", "attribute name"),
         ("x=1\r\n", "unexpected x= line"),
         ("m=audio 9 RTP/AVP 0\r\nu=http://x\r\n", "unexpected u= line"),
@@ -244,6 +245,10 @@ def test_session_level_fallbacks() -> None:
     assert sd.connection_for(first) == Connection("192.0.2.1")
     assert sd.connection_for(second) == Connection("192.0.2.2")
     assert str(sd) == text
+    assert not sd.end_of_candidates_for(first)
+    sd.end_of_candidates = True
+    assert sd.end_of_candidates_for(first) and sd.lines[-1] == "a=end-of-candidates"
+    assert sd.extmap_allow_mixed_for(first) is False
 
 
 def test_codec_builders_and_params() -> None:

@@ -34,7 +34,7 @@ from webrtc.sdp import (
     Ssrc,
     SsrcGroup,
 )
-from webrtc.sdp.description import _VALIDATORS
+from webrtc.sdp.description import KNOWN_ATTRIBUTES
 
 # SDP_EXAMPLES=2000 for a longer hunt; the default keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("SDP_EXAMPLES", "150")), deadline=None,
@@ -118,7 +118,7 @@ def candidates(draw: st.DrawFn) -> Candidate:
     )
 
 
-unknown_names = tokens.filter(lambda name: name not in _VALIDATORS)
+unknown_names = tokens.filter(lambda name: name not in KNOWN_ATTRIBUTES)
 
 
 @dataclass
@@ -374,3 +374,25 @@ def test_builders_refuse_line_breaks() -> None:
         media.mid = "two words"
     with pytest.raises(ValueError):
         MediaDescription("audio", 70000, "RTP/AVP", [0])
+    with pytest.raises(ValueError, match="tokens"):
+        MediaDescription("audio", 9, "RTP//AVP", [0])
+
+
+@pytest.mark.parametrize("build", [
+    lambda m: setattr(m, "ice_ufrag", "two words"),
+    lambda m: m.add_attribute("rtpmap", "x opus/48000"),
+    lambda m: m.add_attribute("rtcp-mux", "yes"),
+    lambda m: m.add_attribute("mid"),
+    lambda m: m.set_attribute("setup", "sideways"),
+    lambda m: setattr(m, "connection", Connection("two words")),
+    lambda m: m.add_candidate(Candidate("no space", 1, "udp", 1, "192.0.2.1", 1, "host")),
+    lambda m: m.add_extmap(ExtMap(0, "urn:x")),
+    lambda m: m.add_ssrc(Ssrc(2**32, "cname", "x")),
+    lambda m: setattr(m, "msids", [Msid("a b")]),
+])
+def test_builders_refuse_what_parse_would_refuse(build: object) -> None:
+    media = MediaDescription("audio", 9, "RTP/AVP", [0])
+    before = list(media.lines)
+    with pytest.raises(ValueError):
+        build(media)  # type: ignore[operator]
+    assert media.lines == before

@@ -327,6 +327,7 @@ class DtlsConnection:
         self._read_protection: list[RecordProtection | None] = [None, None]
         self._replay = [_ReplayWindow(), _ReplayWindow()]
         self._early_records: list[bytes] = []
+        self._early_application_data: list[bytes] = []
         self._app_write: RecordProtection | None = None  # epoch 1, once connected
         self._app_read: RecordProtection | None = None
         # The GCM hot path: (AEAD encrypt/decrypt, salt as int), set while connected.
@@ -526,6 +527,17 @@ class DtlsConnection:
                                           self._suite.hash_name)
 
     @property
+    def record_overhead(self) -> int:
+        """Bytes a record adds to application data: header, explicit nonce, tag.
+
+        37 for AES-GCM, 29 for ChaCha20-Poly1305 (known once the suite is
+        chosen; 37 before). An upper layer keeps its packets within
+        ``mtu - record_overhead`` so that each record fits one datagram.
+        """
+        protection = self._write_protection[1]
+        return 13 + (protection.overhead if protection is not None else 24)
+
+    @property
     def srtp_profile(self) -> SrtpProfile | None:
         return self._srtp_profile
 
@@ -583,6 +595,11 @@ class DtlsConnection:
                 if content_type == 23:
                     if self.state is DtlsState.CONNECTED:
                         self._events.append(ApplicationData(opened))
+                    elif (self.state is DtlsState.HANDSHAKING
+                          and len(self._early_application_data) < _MAX_EARLY_RECORDS):
+                        # Authenticated under this handshake's keys but overtaking
+                        # the peer's Finished: hand it up once we complete.
+                        self._early_application_data.append(opened)
                     else:
                         self.stats.unexpected += 1
                     continue
@@ -1161,6 +1178,9 @@ class DtlsConnection:
             srtp_keying_material=material,
             remote_certificate=self._peer_certificate,
         ))
+        for data in self._early_application_data:
+            self._events.append(ApplicationData(data))
+        self._early_application_data = []
 
     # ------------------------------------------------------------------
     # records out

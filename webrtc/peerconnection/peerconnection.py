@@ -35,7 +35,7 @@ from webrtc.ice.agent import IceState
 from webrtc.peerconnection.datachannel import RTCDataChannel
 from webrtc.peerconnection.events import EventEmitter
 from webrtc.peerconnection.relay import RelayBundleTransport, turn_servers
-from webrtc.peerconnection.transport import local_addresses
+from webrtc.peerconnection.transport import local_addresses, parse_stun_url
 from webrtc.peerconnection.types import (
     InvalidAccessError,
     InvalidStateError,
@@ -68,7 +68,6 @@ class RTCPeerConnection(EventEmitter):
     def __init__(self, configuration: RTCConfiguration | None = None) -> None:
         super().__init__()
         self.configuration = configuration or RTCConfiguration()
-        self._loop = asyncio.get_running_loop()
         self._certificate = Certificate.generate()
         self._fingerprints = tuple(Fingerprint(a, v) for a, v in
                                    self._certificate.fingerprints(("sha-256",)))
@@ -79,7 +78,7 @@ class RTCPeerConnection(EventEmitter):
         # TURN servers of iceServers become relayed candidates (issue 9).
         self._transport = RelayBundleTransport(
             self, self._certificate, local_ufrag=self._ice_ufrag, local_pwd=self._ice_pwd,
-            max_message_size=self.configuration.maxMessageSize, loop=self._loop,
+            max_message_size=self.configuration.maxMessageSize,
             turn_servers=turn_servers(self.configuration),
             relay_only=self.configuration.iceTransportPolicy == "relay",
             ssl_context=self.configuration.extras.get("turnSslContext"))
@@ -100,9 +99,20 @@ class RTCPeerConnection(EventEmitter):
         self._pending_channels: list[RTCDataChannel] = []
         self._sctp_ready = False
         self._negotiated_once = False
-        self._gathering_done = asyncio.Event()
+        self._gathering_done: asyncio.Event | None = None
         self._is_closed = False
         self._created_at = time.monotonic()
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        # Like aiortc, a peer connection may be created before the loop runs;
+        # every method that needs the loop is called from within it.
+        return self._transport.loop
+
+    def _gathered_event(self) -> asyncio.Event:
+        if self._gathering_done is None:
+            self._gathering_done = asyncio.Event()
+        return self._gathering_done
 
     # -- W3C attributes -------------------------------------------------------------
 
@@ -178,9 +188,11 @@ class RTCPeerConnection(EventEmitter):
         remote = self.remoteDescription
         assert remote is not None
         self._session_version += 1
-        answer = jsep.create_answer(SessionDescription.parse(remote.sdp),
-                                    self._local_parameters(), session_id=self._session_id,
-                                    session_version=self._session_version)
+        role = self._transport.dtls_client
+        answer = jsep.create_answer(
+            SessionDescription.parse(remote.sdp), self._local_parameters(),
+            session_id=self._session_id, session_version=self._session_version,
+            setup=None if role is None else (Setup.ACTIVE if role else Setup.PASSIVE))
         return RTCSessionDescription(sdp=str(answer), type="answer")
 
     async def setLocalDescription(self, description: RTCSessionDescription | None = None
@@ -293,14 +305,23 @@ class RTCPeerConnection(EventEmitter):
         if self.iceGatheringState != "new":
             return
         self._set_state("iceGatheringState", "gathering", "icegatheringstatechange")
-        addresses = self.configuration.addresses
-        if addresses is None:
-            addresses = local_addresses()
-        self._transport.gather(addresses, self.configuration.portRange)
-        # Host candidates are in by now; TURN/srflx gathering has no server here.
-        if self.configuration.iceServers and not self._gathering_done.is_set():
+        config = self.configuration
+        addresses = config.addresses if config.addresses is not None else local_addresses()
+        servers = []
+        for server in config.iceServers or []:
+            for url in server.url_list:
+                parsed = parse_stun_url(url)
+                if parsed is not None:
+                    servers.append(parsed)
+                elif not url.lower().startswith("turn"):  # TURN: the transport's relays
+                    logger.warning("ICE server %s not used: only STUN and TURN servers are", url)
+        self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout,
+                               announce_host=config.iceTransportPolicy == "all")
+        # Host candidates are in by now; wait a bounded time for srflx ones.
+        done = self._gathered_event()
+        if (servers or self._transport.turn_servers) and not done.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._gathering_done.wait(),
+                await asyncio.wait_for(done.wait(),
                                        self.configuration.srflxTimeout)
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | dict[str, Any] | None
@@ -346,6 +367,7 @@ class RTCPeerConnection(EventEmitter):
             negotiated=channel.negotiated, stream_id=channel.id)
         channel._attach(self._transport, sid)
         self._channels[sid] = channel
+        self._transport.schedule_pump()
 
     # -- transport callbacks ------------------------------------------------------------
 
@@ -365,7 +387,7 @@ class RTCPeerConnection(EventEmitter):
                 return
             self._set_state("iceGatheringState", "complete", "icegatheringstatechange")
             self._emit_candidate(None)
-            self._gathering_done.set()
+            self._gathered_event().set()
         self._loop.call_soon(complete)
 
     def on_ice_state(self, state: IceState) -> None:

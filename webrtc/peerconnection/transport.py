@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import socket
-import struct
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from webrtc.dtls import (
     ApplicationData,
@@ -41,6 +42,7 @@ from webrtc.dtls import (
     DtlsConnection,
     HandshakeComplete,
 )
+from webrtc.ice import aio as ice_aio
 from webrtc.ice.agent import (
     GatheringComplete,
     IceAgent,
@@ -49,6 +51,13 @@ from webrtc.ice.agent import (
     PayloadReceived,
     SelectedPairChanged,
     StateChanged,
+)
+from webrtc.ice.stun import (
+    AttributeType,
+    MessageClass,
+    Method,
+    StunMessage,
+    StunParseError,
 )
 from webrtc.peerconnection.demux import PacketKind, classify
 from webrtc.sctp import (
@@ -71,7 +80,6 @@ logger = logging.getLogger(__name__)
 SOCKET_BUFFER = 4 << 20
 # Datagrams drained from one socket before pumping the engines once.
 BATCH_LIMIT = 256
-_SIOCGIFADDR = 0x8915
 
 
 class TransportListener(Protocol):
@@ -99,41 +107,32 @@ class RouteCounters:
     bytes_received: int = 0
 
 
-def local_addresses(include_loopback: bool = False) -> list[str]:
-    """IPv4 addresses of the interfaces that are up (Linux ioctl; falls back to routing).
+def local_addresses() -> list[str]:
+    """The host's usable unicast addresses, loopback left out.
 
-    Loopback is left out unless asked for or unless it is the only address
-    (inside a loopback-only network namespace, for instance).
+    Inside a loopback-only network namespace (or on a machine with no other
+    address) that leaves nothing, so 127.0.0.1 is used then.
     """
-    found: list[str] = []
-    try:
-        import fcntl
+    found = ice_aio.local_addresses()
+    return found or ice_aio.local_addresses(ipv6=False, include_loopback=True) or ["127.0.0.1"]
 
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            for _, name in socket.if_nameindex():
-                request = struct.pack("256s", name.encode()[:15])
-                try:
-                    reply = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
-                except OSError:
-                    continue
-                address = socket.inet_ntoa(reply[20:24])
-                if address not in found:
-                    found.append(address)
-        finally:
-            probe.close()
-    except (ImportError, OSError):
-        pass
-    if not found:
-        # The source address of the default route; connect() on UDP sends nothing.
-        with contextlib.suppress(OSError), socket.socket(socket.AF_INET,
-                                                         socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))
-            found.append(probe.getsockname()[0])
-    others = [a for a in found if not a.startswith("127.")]
-    if include_loopback or not others:
-        return found or ["127.0.0.1"]
-    return others
+
+def parse_stun_url(url: str) -> tuple[str, int] | None:
+    """``stun:host[:port]`` (RFC 7064) as (host, port); None for other schemes."""
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() not in ("stun", "stuns") or not rest:
+        return None
+    rest = rest.split("?", 1)[0]
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port_text = tail.removeprefix(":")
+    else:
+        host, _, port_text = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+    try:
+        port = int(port_text) if port_text else 3478
+    except ValueError:
+        return None
+    return (host, port) if host else None
 
 
 class BundleTransport:
@@ -147,7 +146,7 @@ class BundleTransport:
         self.local_ufrag = local_ufrag
         self.local_pwd = local_pwd
         self.max_message_size = max_message_size
-        self.loop = loop or asyncio.get_running_loop()
+        self._loop = loop
         self.ice: IceAgent | None = None
         self.dtls: DtlsConnection | None = None
         self.sctp: SctpAssociation | None = None
@@ -160,7 +159,11 @@ class BundleTransport:
         self.counters: dict[tuple[int, tuple[str, int]], RouteCounters] = {}
         self.closed = False
         self._early_payload: list[bytes] = []
-        self._unvalidated: list[tuple[tuple[int, tuple[str, int]], bytes]] = []
+        self._unvalidated: deque[tuple[tuple[int, tuple[str, int]], bytes]] = deque(maxlen=32)
+        self._stun_waiters: dict[bytes, asyncio.Future[tuple[str, int]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._mdns: ice_aio.MdnsResolver | None = None
+        self.mdns_timeout = 3.0
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
         self._pumping = False
@@ -168,6 +171,13 @@ class BundleTransport:
         self._gathered = False
         self.dropped_other = 0
         self.send_errors = 0
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, taken at first use (construction may precede it)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     # -- setup ----------------------------------------------------------------------
 
@@ -177,12 +187,22 @@ class BundleTransport:
                                 local_pwd=self.local_pwd)
         return self.ice
 
-    def gather(self, addresses: Iterable[str], port_range: tuple[int, int] | None) -> None:
-        """Bind one UDP socket per address and announce its host candidate."""
+    def gather(self, addresses: Iterable[str], port_range: tuple[int, int] | None,
+               stun_servers: Iterable[tuple[str, int]] = (), stun_timeout: float = 2.0,
+               announce_host: bool = True) -> None:
+        """Bind one UDP socket per address and announce its host candidate.
+
+        Server-reflexive candidates are then queried from every IPv4 socket
+        to every STUN server in parallel (RFC 8445 section 5.1.1.2), each query
+        given up after ``stun_timeout``; end-of-candidates follows the last.
+        ``announce_host`` False (iceTransportPolicy "relay") keeps the host
+        candidates to ourselves.
+        """
         if self._gathered:
             return
         self._gathered = True
         assert self.ice is not None
+        servers = list(stun_servers)
         for address in addresses:
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -200,9 +220,84 @@ class BundleTransport:
             self.sockets[socket_id] = sock
             self.loop.add_reader(socket_id, self._on_readable, socket_id)
             port = sock.getsockname()[1]
-            self.ice.add_local_candidate(socket_id, address, port, "host")
-        self.ice.end_of_local_candidates()
+            if announce_host:
+                self.ice.add_local_candidate(socket_id, address, port, "host")
+        queries = [self._query_srflx(socket_id, server, stun_timeout)
+                   for socket_id, sock in self.sockets.items()
+                   if sock.family == socket.AF_INET for server in servers]
+        if queries:
+            task = self.loop.create_task(self._finish_gathering(queries))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self.ice.end_of_local_candidates()
         self.pump()
+
+    async def _finish_gathering(self, queries: list[Any]) -> None:
+        await asyncio.gather(*queries, return_exceptions=True)
+        if not self.closed and self.ice is not None:
+            self.ice.end_of_local_candidates()
+            self.pump()
+
+    async def _query_srflx(self, socket_id: int, server: tuple[str, int],
+                           timeout: float) -> None:
+        """One STUN Binding transaction to a server (RFC 8489 section 6.2.1 pacing)."""
+        try:
+            infos = await self.loop.getaddrinfo(server[0], server[1], family=socket.AF_INET,
+                                                type=socket.SOCK_DGRAM)
+        except OSError as error:
+            logger.info("STUN server %s:%d not resolved: %s", *server, error)
+            return
+        if not infos or self.closed:
+            return
+        server_address = (str(infos[0][4][0]), int(infos[0][4][1]))
+        request = StunMessage(Method.BINDING, MessageClass.REQUEST)
+        data = request.encode(fingerprint=True)
+        waiter: asyncio.Future[tuple[str, int]] = self.loop.create_future()
+        self._stun_waiters[request.transaction_id] = waiter
+        deadline = self.loop.time() + timeout
+        interval = 0.25
+        try:
+            while not waiter.done():
+                sock = self.sockets.get(socket_id)
+                if sock is None:
+                    return
+                with contextlib.suppress(OSError):
+                    sock.sendto(data, server_address)
+                remaining = deadline - self.loop.time()
+                if remaining <= 0:
+                    return
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(waiter), min(interval, remaining))
+                interval *= 2
+            mapped = waiter.result()
+        finally:
+            self._stun_waiters.pop(request.transaction_id, None)
+        sock = self.sockets.get(socket_id)
+        if self.closed or sock is None or self.ice is None:
+            return
+        host, port = sock.getsockname()[:2]
+        if mapped == (host, port):
+            return  # no NAT in between: the srflx would equal the host candidate
+        self.ice.add_local_candidate(socket_id, mapped[0], mapped[1], "srflx",
+                                     related_address=host, related_port=port,
+                                     server=f"{server_address[0]}:{server_address[1]}")
+        self.pump()
+
+    def _stun_response(self, data: bytes) -> bool:
+        """A response to one of our gathering queries? Consumes it if so."""
+        waiter = self._stun_waiters.get(data[8:20])
+        if waiter is None:
+            return False
+        try:
+            message = StunMessage.parse(data)
+        except StunParseError:
+            return True
+        mapped = (message.get_address(AttributeType.XOR_MAPPED_ADDRESS)
+                  or message.get_address(AttributeType.MAPPED_ADDRESS))
+        if message.message_class == MessageClass.SUCCESS and mapped and not waiter.done():
+            waiter.set_result((mapped[0], mapped[1]))
+        return True
 
     @staticmethod
     def _bind(sock: socket.socket, address: str, port_range: tuple[int, int] | None) -> None:
@@ -239,15 +334,36 @@ class BundleTransport:
                                     max_message_size=self.max_message_size)
         self.sctp.set_remote_max_message_size(remote.max_message_size)
         self.ice.start(now)
+        if dtls_client and self.selected is not None:
+            # A pair was selected (the peer's checks) before we had its description.
+            self.dtls.start(now)
+            self.listener.on_dtls_state("connecting")
         early, self._early_payload = self._early_payload, []
         for data in early:
             self.dtls.receive_datagram(data, now)
         self.pump()
 
     def add_remote_candidate(self, candidate: Candidate | None) -> None:
+        """A remote candidate; ``<uuid>.local`` names are resolved with mDNS first."""
         if self.ice is None:
             return
+        if candidate is not None and candidate.is_mdns:
+            task = self.loop.create_task(self._resolve_and_add(candidate))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         self.ice.add_remote_candidate(candidate)
+        self.schedule_pump()
+
+    async def _resolve_and_add(self, candidate: Candidate) -> None:
+        # Unresolved names are dropped: the pair still forms through the
+        # peer's checks (a peer-reflexive remote candidate).
+        if self._mdns is None:
+            self._mdns = ice_aio.MdnsResolver(self.loop, timeout=self.mdns_timeout)
+        address = await self._mdns.resolve(candidate.address)
+        if address is None or self.closed or self.ice is None:
+            return
+        self.ice.add_remote_candidate(dataclasses.replace(candidate, address=address))
         self.schedule_pump()
 
     # -- data channels (called by the facade) ---------------------------------------
@@ -259,7 +375,8 @@ class BundleTransport:
         sid = self.sctp.open_channel(label, ordered=ordered, max_retransmits=max_retransmits,
                                      max_packet_life_time=max_packet_life_time,
                                      protocol=protocol, negotiated=negotiated, id=stream_id)
-        self.schedule_pump()
+        # No pump here: the caller registers the channel first, then pumps, so
+        # that the ChannelOpened event finds it.
         return sid
 
     def channel_known(self, stream_id: int) -> bool:
@@ -320,12 +437,13 @@ class BundleTransport:
                     continue
                 if route not in valid_routes:
                     # The peer's first flight can overtake our own successful check
-                    # of its route (the peer validated it first): keep a few and
-                    # replay them once the route is valid, rather than waiting a
-                    # DTLS retransmission timeout.
-                    if len(self._unvalidated) < 32:
-                        self._unvalidated.append((route, data))
+                    # of its route (the peer validated it first): keep the last few
+                    # and replay them once the route is valid, rather than waiting
+                    # a DTLS retransmission timeout.
+                    self._unvalidated.append((route, data))
                     continue
+            if self._stun_waiters and data and data[0] < 4 and self._stun_response(data):
+                continue
             receive(data, now, socket_id, address[:2])
             self._drain_ice(now)
         self._count_received(fast_route, fast_packets, fast_bytes)
@@ -480,13 +598,13 @@ class BundleTransport:
     def _replay_unvalidated(self, dtls: DtlsConnection, now: float) -> None:
         assert self.ice is not None
         valid = self.ice.valid_routes
-        keep = []
-        for route, data in self._unvalidated:
+        waiting = list(self._unvalidated)
+        self._unvalidated.clear()
+        for route, data in waiting:
             if route in valid:
                 dtls.receive_datagram(data, now)
             else:
-                keep.append((route, data))
-        self._unvalidated = keep
+                self._unvalidated.append((route, data))
 
     def _drain_sctp(self) -> None:
         sctp = self.sctp
@@ -585,3 +703,7 @@ class BundleTransport:
             self.loop.remove_reader(socket_id)
             sock.close()
         self.sockets.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._mdns is not None:
+            self._mdns.close()

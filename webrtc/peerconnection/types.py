@@ -20,6 +20,8 @@ __all__ = [
     "RTCIceCandidate",
     "RTCIceServer",
     "RTCSessionDescription",
+    "candidate_from_sdp",
+    "candidate_to_sdp",
 ]
 
 SdpType = Literal["offer", "answer", "pranswer", "rollback"]
@@ -180,3 +182,13 @@ class RTCConfiguration:
             first, last = self.portRange
             if not 0 < first <= last < 65536:
                 raise ValueError(f"bad portRange {self.portRange!r}")
+
+
+def candidate_from_sdp(text: str) -> RTCIceCandidate:
+    """aiortc's ``aiortc.sdp.candidate_from_sdp``: parse an a=candidate value."""
+    return RTCIceCandidate.from_sdp(text)
+
+
+def candidate_to_sdp(candidate: RTCIceCandidate) -> str:
+    """aiortc's ``aiortc.sdp.candidate_to_sdp``: the a=candidate value, no prefix."""
+    return candidate.to_candidate().to_attribute_value()

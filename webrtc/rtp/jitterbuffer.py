@@ -103,6 +103,28 @@ class JitterBuffer:
             self._lost.add(sequence)
             self._advance()
 
+    def waiting_for_start(self) -> bool:
+        """Nothing emitted yet and the first buffered packet does not provably
+        start a frame (its predecessors may be reordered, or lost unseen)."""
+        if self.frames_assembled or self.frames_lost or self._next is None:
+            return False
+        return self._next in self._slots and not self._frame_start_known(self._next)
+
+    def skip_head(self) -> None:
+        """Give up on the packets before the first provable frame start."""
+        if self.waiting_for_start() and self._next is not None:
+            if self._skip_broken(self._next, None):
+                return
+            # no frame start buffered at all: drop everything, start over
+            start, end = self._next, max(self._slots)
+            timestamps = tuple(dict.fromkeys(s.timestamp for _, s in sorted(self._slots.items())))
+            self._slots.clear()
+            self._lost.clear()
+            self._noticed.clear()
+            self._next = None
+            self.frames_lost += max(1, len(timestamps))
+            self._output.append(LostFrames(timestamps, start, end, False))
+
     def pop(self) -> list[AssembledFrame | LostFrames]:
         out, self._output = self._output, []
         return out
@@ -123,6 +145,10 @@ class JitterBuffer:
                         return
                     continue
                 return
+            if not self.frames_assembled and not self.frames_lost and not (
+                self._frame_start_known(start)
+            ):
+                return  # the stream's first packets may still come: see skip_head()
             end = start
             if not self.single_packet_frames:
                 while True:
@@ -163,6 +189,9 @@ class JitterBuffer:
         resume = None
         for sequence in candidates:
             slot = slots[sequence]
+            if timestamp is not None and slot.timestamp == timestamp and slot.marker:
+                resume = sequence + 1  # the broken frame ends here
+                break
             if (timestamp is None or slot.timestamp != timestamp) and self._frame_start_known(
                 sequence
             ):
@@ -172,6 +201,9 @@ class JitterBuffer:
             return False
         timestamps: list[int] = []
         keyframe_lost = False
+        if start in slots and not self.single_packet_frames:
+            first = slots[start]
+            timestamps.append(first.timestamp)
         for sequence in range(start, resume):
             dropped = slots.get(sequence)
             slots.pop(sequence, None)

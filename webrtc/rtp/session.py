@@ -337,13 +337,13 @@ class MediaSession:
 
     def datagrams_to_send(self, now: float) -> list[bytes]:
         out: list[bytes] = []
-        protect = self.srtp.protect if self.srtp is not None else None
         for ssrc, sender in self.senders.items():
-            if ssrc != sender.ssrc:
-                continue
-            for data in sender.packets_to_send(now):
-                out.append(protect(data) if protect is not None else data)
-        self.stats.rtp_sent += len(out)
+            if ssrc == sender.ssrc:
+                out += sender.packets_to_send(now)
+        if out:
+            self.stats.rtp_sent += len(out)
+            if self.srtp is not None:
+                out = self.srtp.protect_many(out)
         if self._outgoing:
             out.extend(self._outgoing)
             self._outgoing = []

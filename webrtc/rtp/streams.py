@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import random
 import struct
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
-from webrtc.rtp.extensions import HeaderExtensionMap, abs_send_time_from_seconds
+from webrtc.rtp.extensions import HeaderExtensionMap
 from webrtc.rtp.jitterbuffer import AssembledFrame, JitterBuffer, LostFrames
 from webrtc.rtp.packet import RtpPacket
 from webrtc.rtp.rtcp import (
@@ -142,12 +142,53 @@ class TransportSequenceCounter:
         return value
 
 
-class _Sent:
-    __slots__ = ("packet", "retransmitted_at")
+# A packet in the retransmission history: (timestamp, marker, payload, extra extensions)
+_Sent = tuple[int, bool, bytes, "dict[int, bytes] | None"]
 
-    def __init__(self, packet: RtpPacket) -> None:
-        self.packet = packet
-        self.retransmitted_at = -1.0
+
+class _Layout:
+    """A precompiled header for one SSRC: the fixed header, the extension block
+    with the static elements (MID, RID) already encoded, and slots for the
+    send-time elements (abs-send-time, transport-wide sequence number), all in
+    one struct (RFC 8285 one-byte form). ``None`` when the one-byte form does
+    not fit: the general :class:`RtpPacket` path is used then."""
+
+    __slots__ = ("abs_send_time", "ast_header", "header", "static", "transport_wide", "tw_header",
+                 "words")
+
+    def __init__(
+        self, static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
+    ) -> None:
+        block = b"".join(bytes(((i << 4) | (len(v) - 1),)) + v for i, v in static.items())
+        size = len(block) + (4 if abs_send_time_id else 0) + (3 if transport_wide_id else 0)
+        padding = -size % 4
+        fmt = "!BBHII"
+        if size:
+            fmt += f"HH{len(block)}s"
+            if abs_send_time_id:
+                fmt += "I"
+            if transport_wide_id:
+                fmt += "BH"
+            fmt += f"{padding}x"
+        self.header = struct.Struct(fmt)
+        self.static = block
+        self.words = (size + padding) // 4
+        self.abs_send_time = abs_send_time_id is not None
+        self.ast_header = ((abs_send_time_id or 0) << 4 | 2) << 24
+        self.transport_wide = transport_wide_id is not None
+        self.tw_header = (transport_wide_id or 0) << 4 | 1
+
+    @staticmethod
+    def build(
+        static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
+    ) -> _Layout | None:
+        for ext_id, value in static.items():
+            if not 1 <= ext_id <= 14 or not 1 <= len(value) <= 16:
+                return None
+        for dynamic_id in (abs_send_time_id, transport_wide_id):
+            if dynamic_id is not None and not 1 <= dynamic_id <= 14:
+                return None
+        return _Layout(static, abs_send_time_id, transport_wide_id)
 
 
 class RtpSender:
@@ -155,6 +196,8 @@ class RtpSender:
 
     ``randbytes`` seeds the initial sequence number and timestamp (RFC 3550
     §5.1 wants them random) and ``rng`` jitters the report interval (§6.3.5).
+    Packets are serialized as they leave (:meth:`packets_to_send`), with the
+    abs-send-time and transport-wide sequence number of that moment.
     """
 
     def __init__(
@@ -184,7 +227,7 @@ class RtpSender:
         self.payload_type = payload_type
         self.clock_rate = clock_rate
         self.codec = codec
-        self.extensions = extensions or HeaderExtensionMap()
+        self._extensions = extensions or HeaderExtensionMap()
         self.mid = mid
         self.rid = rid
         self.rtx_ssrc = rtx_ssrc
@@ -199,8 +242,12 @@ class RtpSender:
         self.sequence_number = int.from_bytes(seed[:2], "big")
         self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
         self.timestamp_offset = int.from_bytes(seed[4:8], "big")
-        self._history: OrderedDict[int, _Sent] = OrderedDict()
-        self._outgoing: list[RtpPacket] = []
+        self._history: dict[int, _Sent] = {}
+        self._retransmitted_at: dict[int, float] = {}
+        # (payload type, sequence, timestamp, ssrc, marker, payload, extra extensions, is_rtx)
+        self._outgoing: list[tuple[int, int, int, int, bool, bytes, dict[int, bytes] | None,
+                                   bool]] = []
+        self._layouts: dict[bool, _Layout | None] = {}
         self._events: list[object] = []
         self._last_timestamp: int | None = None
         self._last_timestamp_time = 0.0
@@ -214,6 +261,15 @@ class RtpSender:
         # the latest reception reports the remote sent about this stream
         self.remote_reports: deque[ReportBlock] = deque(maxlen=256)
 
+    @property
+    def extensions(self) -> HeaderExtensionMap:
+        return self._extensions
+
+    @extensions.setter
+    def extensions(self, value: HeaderExtensionMap) -> None:
+        self._extensions = value
+        self._layouts.clear()
+
     # -- sending -----------------------------------------------------------
     def timestamp_for(self, now: float) -> int:
         """The RTP timestamp of a frame captured at ``now``."""
@@ -221,109 +277,178 @@ class RtpSender:
 
     def send_frame(
         self, frame: bytes, now: float, timestamp: int | None = None
-    ) -> list[RtpPacket]:
-        """Packetize ``frame`` with the codec and queue its packets."""
+    ) -> list[int]:
+        """Packetize ``frame`` with the codec and queue its packets; returns
+        their sequence numbers."""
         if self.codec is None:
             raise ValueError("send_frame needs a codec; use send_payload")
         payloads = self.codec.packetize(frame, self.max_payload_size)
         if timestamp is None:
             timestamp = self.timestamp_for(now)
+        # send_payload, inlined: this is the per-packet hot path
+        history = self._history
+        outgoing = self._outgoing
+        size = self.history_size
+        payload_type, ssrc = self.payload_type, self.ssrc
+        sequence = self.sequence_number
         last = len(payloads) - 1
-        return [
-            self.send_payload(bytes(payload), now, timestamp, marker=index == last)
-            for index, payload in enumerate(payloads)
-        ]
+        octets = 0
+        sequences = []
+        for index, view in enumerate(payloads):
+            payload = bytes(view)
+            marker = index == last
+            history[sequence] = (timestamp, marker, payload, None)
+            history.pop((sequence - size) & 0xFFFF, None)
+            outgoing.append((payload_type, sequence, timestamp, ssrc, marker, payload, None, False))
+            octets += len(payload)
+            sequences.append(sequence)
+            sequence = (sequence + 1) & 0xFFFF
+        self.sequence_number = sequence
+        self.packets_sent += len(payloads)
+        self.octets_sent += octets
+        self._last_timestamp = timestamp
+        self._last_timestamp_time = now
+        if self._next_report is None:
+            self._next_report = now + self._interval()
+        return sequences
 
     def send_payload(
-        self, payload: bytes, now: float, timestamp: int | None = None, marker: bool = False
-    ) -> RtpPacket:
-        """Queue one packet with the next sequence number."""
+        self,
+        payload: bytes,
+        now: float,
+        timestamp: int | None = None,
+        marker: bool = False,
+        extensions: dict[int, bytes] | None = None,
+    ) -> int:
+        """Queue one packet with the next sequence number (returned). ``extensions``
+        adds per-packet header extensions (e.g. audio level) to MID/RID and the
+        send-time ones."""
         if timestamp is None:
             timestamp = self.timestamp_for(now)
-        packet = RtpPacket(
-            self.payload_type, self.sequence_number, timestamp, self.ssrc, payload, marker
+        sequence = self.sequence_number
+        self.sequence_number = (sequence + 1) & 0xFFFF
+        history = self._history
+        history[sequence] = (timestamp, marker, payload, extensions)
+        history.pop((sequence - self.history_size) & 0xFFFF, None)
+        self._outgoing.append(
+            (self.payload_type, sequence, timestamp, self.ssrc, marker, payload, extensions, False)
         )
-        self.sequence_number = (self.sequence_number + 1) & 0xFFFF
-        extensions = self.extensions
-        if self.mid is not None and extensions.mid_id is not None:
-            extensions.set_mid(packet, self.mid)
-        if self.rid is not None and extensions.rtp_stream_id_id is not None:
-            extensions.set_rtp_stream_id(packet, self.rid)
-        self._history[packet.sequence_number] = _Sent(packet)
-        while len(self._history) > self.history_size:
-            self._history.popitem(last=False)
-        self._outgoing.append(packet)
         self.packets_sent += 1
         self.octets_sent += len(payload)
         self._last_timestamp = timestamp
         self._last_timestamp_time = now
         if self._next_report is None:
             self._next_report = now + self._interval()
-        return packet
+        return sequence
 
-    def _stamp(self, packet: RtpPacket, now: float) -> bytes:
-        """Stamp send-time extensions as the packet leaves and serialize it."""
-        extensions = self.extensions
-        if extensions.abs_send_time_id is not None:
-            extensions.set_abs_send_time(packet, abs_send_time_from_seconds(now))
-        if extensions.transport_wide_cc_id is not None and self.transport_sequence is not None:
-            extensions.set_transport_sequence_number(packet, self.transport_sequence.next())
-        return bytes(packet)
+    def _static_extensions(self, rtx: bool) -> dict[int, bytes]:
+        extensions = self._extensions
+        static: dict[int, bytes] = {}
+        if self.mid is not None and extensions.mid_id is not None:
+            static[extensions.mid_id] = self.mid.encode()
+        if self.rid is not None:
+            rid_id = extensions.repaired_rtp_stream_id_id if rtx else extensions.rtp_stream_id_id
+            if rid_id is not None:
+                static[rid_id] = self.rid.encode()
+        return static
+
+    def _layout(self, rtx: bool) -> _Layout | None:
+        try:
+            return self._layouts[rtx]
+        except KeyError:
+            extensions = self._extensions
+            layout = _Layout.build(
+                self._static_extensions(rtx),
+                extensions.abs_send_time_id,
+                extensions.transport_wide_cc_id if self.transport_sequence is not None else None,
+            )
+            self._layouts[rtx] = layout
+            return layout
 
     def packets_to_send(self, now: float) -> list[bytes]:
-        """Serialized RTP packets (not yet SRTP-protected) to send now."""
-        out = [self._stamp(packet, now) for packet in self._outgoing]
-        self._outgoing = []
+        """Serialized RTP packets (not yet SRTP-protected) to send now, stamped
+        with the send-time extensions of ``now``."""
+        if not self._outgoing:
+            return []
+        outgoing, self._outgoing = self._outgoing, []
+        abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
+        counter = self.transport_sequence
+        out = []
+        for payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx in outgoing:
+            layout = None if extra else self._layout(rtx)
+            b1 = payload_type | 0x80 if marker else payload_type
+            if layout is not None:
+                if layout.words == 0:
+                    header = layout.header.pack(0x80, b1, sequence, timestamp, ssrc)
+                elif layout.transport_wide and counter is not None:
+                    if layout.abs_send_time:
+                        header = layout.header.pack(
+                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                            layout.static, layout.ast_header | abs_send_time,
+                            layout.tw_header, counter.next(),
+                        )
+                    else:
+                        header = layout.header.pack(
+                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                            layout.static, layout.tw_header, counter.next(),
+                        )
+                elif layout.abs_send_time:
+                    header = layout.header.pack(
+                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                        layout.static, layout.ast_header | abs_send_time,
+                    )
+                else:
+                    header = layout.header.pack(
+                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words, layout.static
+                    )
+                out.append(header + payload)
+            else:
+                packet = RtpPacket(payload_type, sequence, timestamp, ssrc, payload, marker)
+                packet.extensions.update(self._static_extensions(rtx))
+                if extra:
+                    packet.extensions.update(extra)
+                extensions = self._extensions
+                if extensions.abs_send_time_id is not None:
+                    extensions.set_abs_send_time(packet, abs_send_time)
+                if extensions.transport_wide_cc_id is not None and counter is not None:
+                    extensions.set_transport_sequence_number(packet, counter.next())
+                out.append(bytes(packet))
         return out
 
     def retransmit(self, sequence_numbers: list[int], now: float) -> int:
-        """Queue RTX copies (RFC 4588 §4) of packets still in the history."""
+        """Queue RTX copies (RFC 4588 §4) of packets still in the history, or the
+        packets themselves without an RTX stream."""
         count = 0
-        oldest = now - self.history_age
+        retransmitted_at = self._retransmitted_at
         for sequence in sequence_numbers:
             sent = self._history.get(sequence)
             if sent is None:
                 continue
+            timestamp, marker, payload, extensions = sent
             # one NACK packet may repeat a number, and two can cross in flight
-            if now - sent.retransmitted_at < 0.005:
+            if now - retransmitted_at.get(sequence, -1.0) < 0.005:
                 continue
-            original = sent.packet
-            if self._last_timestamp is not None and self._history_too_old(sent, oldest):
+            # packets carry no send time; the RTP clock says how old they are
+            age = (((self._last_timestamp or 0) - timestamp) & 0xFFFFFFFF) / self.clock_rate
+            if age > self.history_age:
                 continue
-            sent.retransmitted_at = now
+            retransmitted_at[sequence] = now
+            if len(retransmitted_at) > 2 * self.history_size:
+                retransmitted_at.clear()
             if self.rtx_ssrc is not None and self.rtx_payload_type is not None:
-                packet = RtpPacket(
-                    self.rtx_payload_type,
-                    self.rtx_sequence_number,
-                    original.timestamp,
-                    self.rtx_ssrc,
-                    _U16.pack(original.sequence_number) + original.payload,
-                    original.marker,
-                )
+                self._outgoing.append((
+                    self.rtx_payload_type, self.rtx_sequence_number, timestamp,
+                    self.rtx_ssrc, marker, _U16.pack(sequence) + payload, extensions, True,
+                ))
                 self.rtx_sequence_number = (self.rtx_sequence_number + 1) & 0xFFFF
-                if self.mid is not None and self.extensions.mid_id is not None:
-                    self.extensions.set_mid(packet, self.mid)
-                if self.rid is not None and self.extensions.repaired_rtp_stream_id_id is not None:
-                    self.extensions.set_repaired_rtp_stream_id(packet, self.rid)
             else:
-                packet = RtpPacket(
-                    original.payload_type,
-                    original.sequence_number,
-                    original.timestamp,
-                    original.ssrc,
-                    original.payload,
-                    original.marker,
-                    extensions=dict(original.extensions),
-                )
-            self._outgoing.append(packet)
+                self._outgoing.append((
+                    self.payload_type, sequence, timestamp, self.ssrc, marker, payload,
+                    extensions, False,
+                ))
             self.retransmissions += 1
             count += 1
         return count
-
-    def _history_too_old(self, sent: _Sent, oldest: float) -> bool:
-        # packets carry no send time; the RTP clock says how old they are
-        age_ticks = (self._last_timestamp or 0) - sent.packet.timestamp
-        return (age_ticks & 0xFFFFFFFF) / self.clock_rate > self.history_age
 
     # -- RTCP --------------------------------------------------------------
     def handle_rtcp(self, packet: RtcpPacket, now: float) -> None:
@@ -505,6 +630,7 @@ class RtpReceiver:
         self._last_keyframe_request = -1e9
         self._fir_sequence = 0
         self._now = 0.0
+        self._first_arrival: float | None = None
         self.nacks_sent = 0
         self.keyframe_requests = 0
         self.rtx_received = 0
@@ -566,6 +692,7 @@ class RtpReceiver:
         """RFC 3550 A.1, on extended numbers; None when the packet is dropped."""
         if self._base is None:
             self._base = self._max = sequence_number
+            self._first_arrival = self._now
             return sequence_number
         extended = unwrap_sequence(sequence_number, self._max)
         delta = extended - self._max
@@ -658,6 +785,10 @@ class RtpReceiver:
     # -- timers: NACK retries and give-ups --------------------------------------
     def get_timer(self) -> float | None:
         timer = self._next_nack_check
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            head = self._first_arrival + (self.nack_give_up if self.nack else self.reorder_window)
+            if timer is None or head < timer:
+                timer = head
         if self._awaiting_keyframe and self.keyframe_request is not None:
             retry = self._last_keyframe_request + self.keyframe_request_interval
             if timer is None or retry < timer:
@@ -666,6 +797,12 @@ class RtpReceiver:
 
     def handle_timer(self, now: float) -> None:
         self._now = now
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            wait = self.nack_give_up if self.nack else self.reorder_window
+            if now >= self._first_arrival + wait:
+                # the first frame's start never came: resynchronize on the next one
+                self.jitter_buffer.skip_head()
+                self._drain_jitter_buffer(now)
         if self._awaiting_keyframe:
             self.request_keyframe(now)
         if self._next_nack_check is None or now < self._next_nack_check:

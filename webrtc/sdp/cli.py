@@ -68,6 +68,11 @@ def summarize(sd: SessionDescription) -> str:
             codecs = _codec_lines(media)
             lines.append(f"  codecs: {len(codecs) or '(none)'}")
             lines.extend(codecs)
+        connection = sd.connection_for(media)
+        if connection is not None:
+            rtcp = media.rtcp
+            lines.append(f"  connection: {connection}"
+                         + (f" (rtcp port {rtcp.port})" if rtcp is not None else ""))
         credentials = sd.ice_credentials_for(media)
         if credentials is not None:
             options = sd.ice_options_for(media)

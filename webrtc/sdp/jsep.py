@@ -133,15 +133,21 @@ def _answer_setup(offered: Setup) -> Setup:
 
 
 def create_answer(offer: SessionDescription, parameters: LocalParameters, *,
-                  session_id: int | None = None, session_version: int = 0) -> SessionDescription:
-    """Answer ``offer``: accept its data section, reject every other one."""
+                  session_id: int | None = None, session_version: int = 0,
+                  setup: Setup | None = None) -> SessionDescription:
+    """Answer ``offer``: accept its data section, reject every other one.
+
+    ``setup`` forces our DTLS role; a subsequent answer on a transport that is
+    already up keeps the role it has (RFC 8842 section 5.5), whatever the
+    offer proposes.
+    """
     remote = remote_parameters(offer)
     description = _session(session_id, session_version, parameters.ice_lite)
     description.msid_semantic = MsidSemantic("WMS")
     for index, offered in enumerate(offer.media):
         if index == remote.mline_index:
             description.add_media(_data_section(parameters, remote.mid,
-                                                _answer_setup(remote.setup)))
+                                                setup or _answer_setup(remote.setup)))
             continue
         rejected = MediaDescription(offered.kind, 0, offered.protocol, offered.formats)
         if offered.mid is not None:
