@@ -384,3 +384,15 @@ def test_requests_are_unauthenticated_only_once() -> None:
         e for e in server.log if e.message_class == MessageClass.REQUEST and not e.authenticated
     ]
     assert len(unauthenticated) == 1
+
+
+def test_try_alternate_carries_the_alternate_domain() -> None:
+    network = Network(seed=1, default_link=LinkConfig(delay=DELAY))
+    other = ("10.0.0.9", 3478)
+    ScriptedTurnServer(network, SERVER, alternate=other, alternate_domain="turn2.example.org")
+    ScriptedTurnServer(network, other)
+    node = TurnClientNode(network, make_client(), CLIENT)
+    node.client.allocate(network.now)
+    network.run(lambda: node.client.state is not TurnState.ALLOCATING, timeout=60)
+    assert node.events[0] == Redirected(other, "turn2.example.org")
+    assert isinstance(node.events[1], Allocated)
