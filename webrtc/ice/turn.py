@@ -666,6 +666,9 @@ class TurnClient:
         self._events.append(DataReceived(peer, bytes(data[4 : 4 + length])))
 
     def _receive_data_indication(self, message: StunMessage) -> None:
+        if self.state is not TurnState.ALLOCATED:
+            self.dropped_unmatched += 1
+            return
         peer = message.get_address(A.XOR_PEER_ADDRESS)
         payload = message.get_bytes(A.DATA)
         if peer is None or payload is None:
