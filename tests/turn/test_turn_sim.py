@@ -399,7 +399,7 @@ def test_try_alternate_carries_the_alternate_domain() -> None:
 
 
 def test_no_data_events_after_close() -> None:
-    network, server, node = setup(client_options={"auto_bind_channels": False})
+    network, _server, node = setup(client_options={"auto_bind_channels": False})
     allocate(network, node)
     peer = EchoPeer(network, PEER, echo=False)
     node.client.send_to(b"x", PEER, network.now)
