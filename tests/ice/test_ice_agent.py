@@ -554,3 +554,20 @@ def test_ice_restart_recovers_a_connection_that_lost_consent() -> None:
     network.advance(35.0)  # consent holds on the new pair
     assert a.state in CONNECTED and b.state in CONNECTED
     exchange_data(network, a, b)
+
+
+def test_unknown_comprehension_required_attribute_gets_420() -> None:
+    agent = IceAgent(False, rng=random.Random(6))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+    request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+    request.add(0x0077, b"must understand")
+    agent.receive_datagram(
+        request.encode(agent.local_pwd.encode(), fingerprint=True), 0.0, 1, ("10.0.0.9", 9)
+    )
+    (reply,) = agent.datagrams_to_send(0.0)
+    response = StunMessage.parse(reply[2])
+    assert response.error_code is not None and response.error_code.code == 420
+    assert response.get(AttributeType.UNKNOWN_ATTRIBUTES) == (0x0077,)
+    assert response.verify_integrity(agent.local_pwd.encode())
+    assert agent.remote_candidates == []
