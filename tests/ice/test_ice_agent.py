@@ -571,3 +571,16 @@ def test_unknown_comprehension_required_attribute_gets_420() -> None:
     assert response.get(AttributeType.UNKNOWN_ATTRIBUTES) == (0x0077,)
     assert response.verify_integrity(agent.local_pwd.encode())
     assert agent.remote_candidates == []
+
+
+def test_role_can_be_chosen_after_construction() -> None:
+    network, a, b, _ = make_pair(False, False)
+    a.agent.set_role(True)
+    assert a.agent.controlling and a.agent.role is IceRole.CONTROLLING
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert a.agent.controlling and not b.agent.controlling
+    # No role conflict had to be repaired.
+    assert all(p.checked_as in (None, IceRole.CONTROLLING) for p in a.agent.pairs)

@@ -320,6 +320,16 @@ class IceAgent:
     def controlling(self) -> bool:
         return self.role is IceRole.CONTROLLING
 
+    def set_role(self, controlling: bool) -> None:
+        """Choose the role once it is known (JSEP: the offerer controls).
+
+        Meant for before checks start; later, role conflicts are repaired by
+        the 487 procedure instead.
+        """
+        role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
+        if role is not self.role:
+            self._switch_role(role)
+
     @property
     def local_candidates(self) -> list[Candidate]:
         return [entry.candidate for entry in self._local]
