@@ -554,3 +554,33 @@ def test_ice_restart_recovers_a_connection_that_lost_consent() -> None:
     network.advance(35.0)  # consent holds on the new pair
     assert a.state in CONNECTED and b.state in CONNECTED
     exchange_data(network, a, b)
+
+
+def test_unknown_comprehension_required_attribute_gets_420() -> None:
+    agent = IceAgent(False, rng=random.Random(6))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+    request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+    request.add(0x0077, b"must understand")
+    agent.receive_datagram(
+        request.encode(agent.local_pwd.encode(), fingerprint=True), 0.0, 1, ("10.0.0.9", 9)
+    )
+    (reply,) = agent.datagrams_to_send(0.0)
+    response = StunMessage.parse(reply[2])
+    assert response.error_code is not None and response.error_code.code == 420
+    assert response.get(AttributeType.UNKNOWN_ATTRIBUTES) == (0x0077,)
+    assert response.verify_integrity(agent.local_pwd.encode())
+    assert agent.remote_candidates == []
+
+
+def test_role_can_be_chosen_after_construction() -> None:
+    network, a, b, _ = make_pair(False, False)
+    a.agent.set_role(True)
+    assert a.agent.controlling and a.agent.role is IceRole.CONTROLLING
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert a.agent.controlling and not b.agent.controlling
+    # No role conflict had to be repaired.
+    assert all(p.checked_as in (None, IceRole.CONTROLLING) for p in a.agent.pairs)
