@@ -55,6 +55,9 @@ __all__ = [
 ]
 
 
+_SOCKET_BUFFER = 4 << 20  # large buffers keep loopback bursts from being dropped
+
+
 class TurnError(Exception):
     """An allocation failed or was lost: the server's ``code`` (None if it never
     answered or the connection failed) and ``reason``."""
@@ -91,9 +94,11 @@ class _StreamProtocol(asyncio.Protocol):
 class AioTurnClient:
     """One TURN allocation over asyncio. Create with :meth:`create`, then :meth:`allocate`.
 
-    ``on_data(data, peer)`` receives relayed datagrams; ``on_event(event)``
-    receives every other engine event. Extra keyword arguments go to
-    :class:`~webrtc.ice.turn.TurnClient` (lifetimes, ``auto_bind_channels``...).
+    ``on_data(data, peer)`` receives relayed datagrams, ``on_batch_end()`` is
+    called once after each batch of them (so that the layers above flush
+    once per batch); ``on_event(event)`` receives every other engine event.
+    Extra keyword arguments go to :class:`~webrtc.ice.turn.TurnClient`
+    (lifetimes, ``auto_bind_channels``...).
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class AioTurnClient:
         ssl_context: ssl.SSLContext | None = None,
         on_data: Callable[[bytes, Address], None] | None = None,
         on_event: Callable[[TurnEvent], None] | None = None,
+        on_batch_end: Callable[[], None] | None = None,
         **client_options: object,
     ) -> None:
         if not url.is_turn:
@@ -114,6 +120,7 @@ class AioTurnClient:
         self.client = TurnClient(server, username, password, url.transport, **client_options)  # type: ignore[arg-type]
         self.on_data = on_data
         self.on_event = on_event
+        self.on_batch_end = on_batch_end
         self._ssl_context = ssl_context
         self._loop = asyncio.get_running_loop()
         self._socket: socket.socket | None = None
@@ -204,8 +211,14 @@ class AioTurnClient:
             if self._socket is None:
                 family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_DGRAM)
+                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
                 sock.setblocking(False)
                 sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                # Connected: the kernel filters other sources, and send() skips
+                # the per-datagram address conversion and route lookup.
+                sock.connect(server)
                 self._socket = sock
                 self._loop.add_reader(sock.fileno(), self._readable)
             return
@@ -234,17 +247,17 @@ class AioTurnClient:
             return
         client = self.client
         now = self._loop.time()
+        receive = client.receive_datagram
+        recv = sock.recv
         for _ in range(256):
             try:
-                data, source = sock.recvfrom(65536)
+                data = recv(65536)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 # ICMP port unreachable and the like: the server is not there.
                 continue
-            server = client.server_address
-            if source[0] == server[0] and source[1] == server[1]:
-                client.receive_datagram(data, now)
+            receive(data, now)
         self._flush()
 
     def _stream_data(self, protocol: _StreamProtocol, data: bytes) -> None:
@@ -265,15 +278,20 @@ class AioTurnClient:
     def _flush(self) -> None:
         client = self.client
         redirected = False
+        delivered = False
         while (event := client.next_event()) is not None:
-            if isinstance(event, DataReceived):
+            if type(event) is DataReceived:
                 if self.on_data is not None:
                     self.on_data(event.data, event.peer)
+                    delivered = True
                 continue
             if isinstance(event, Redirected):
                 redirected = True
             self._handle_event(event)
-        if redirected and self.url.transport != "udp":
+        if redirected and self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.connect(client.server_address)
+        elif redirected and self.url.transport != "udp":
             # A new server means a new connection; the engine's next Allocate
             # waits in its queue until it is up.
             self._reconnect()
@@ -282,14 +300,16 @@ class AioTurnClient:
         if datagrams:
             self._write(datagrams)
         self._arm_timer()
+        if delivered and self.on_batch_end is not None:
+            self.on_batch_end()
 
     def _write(self, datagrams: list[bytes]) -> None:
         sock = self._socket
         if sock is not None:
-            server = self.client.server_address
+            send = sock.send
             for data in datagrams:
                 try:
-                    sock.sendto(data, server)
+                    send(data)
                 except (BlockingIOError, InterruptedError):
                     break  # UDP: a full buffer drops, like the network would
                 except OSError:
