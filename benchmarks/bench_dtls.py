@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from benchmarks.common import Row, rate
+from benchmarks.common import Row
 from webrtc.dtls import Certificate, DtlsConnection, DtlsState
 
 _RECORD_SIZE = 1200
@@ -23,16 +23,17 @@ _BATCH = 200
 _MB = _BATCH * _RECORD_SIZE / 1e6
 
 
-def _cpu_rate(function: Callable[[], object], work: float, repeats: int = 7,
-              min_time: float = 0.2) -> float:
-    """Like :func:`benchmarks.common.rate` but on this process's CPU time.
+def _cpu_rates(ours: Callable[[], object], baseline: Callable[[], object], work: float,
+               repeats: int = 9, min_time: float = 0.1) -> tuple[float, float]:
+    """Median rates of ``ours`` and ``baseline``, measured alternately on CPU time.
 
-    The machine is shared by several busy processes; wall time of a pure-CPU
-    loop then mostly measures the neighbours. CPU time measures our loop.
+    The machine is shared by several busy processes: wall time of a pure-CPU
+    loop then mostly measures the neighbours, and load swings within seconds.
+    Measuring on this process's CPU time, and alternating the two functions
+    repeat by repeat, lets both see the same conditions.
     """
-    function()
-    rates = []
-    for _ in range(repeats):
+
+    def one(function: Callable[[], object]) -> float:
         calls = 0
         start = time.process_time()
         elapsed = 0.0
@@ -40,8 +41,27 @@ def _cpu_rate(function: Callable[[], object], work: float, repeats: int = 7,
             function()
             calls += 1
             elapsed = time.process_time() - start
-        rates.append(calls * work / elapsed)
-    return statistics.median(rates)
+        return calls * work / elapsed
+
+    ours()
+    baseline()
+    pairs = [(one(ours), one(baseline)) for _ in range(repeats)]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+def _paired_row(name: str, unit: str, ours: Callable[[], object],
+                baseline: Callable[[], object], baseline_name: str, work: float,
+                goal: float | None = None) -> Row:
+    """A row whose two figures come from one alternating measurement."""
+    cache: list[tuple[float, float]] = []
+
+    def measure() -> tuple[float, float]:
+        if not cache:
+            cache.append(_cpu_rates(ours, baseline, work))
+        return cache[0]
+
+    return Row(name=name, unit=unit, ours=lambda: measure()[0],
+               baseline=lambda: measure()[1], baseline_name=baseline_name, goal=goal)
 
 
 def _certificates() -> tuple[Certificate, Certificate]:
@@ -110,14 +130,11 @@ def _pyopenssl_handshake(client_cert: Certificate, server_cert: Certificate) -> 
 
 def _handshake_rows() -> list[Row]:
     client_cert, server_cert = _certificates()
-    return [Row(
-        name="dtls (a) full handshake, one process",
-        unit="handshakes/s",
-        ours=lambda: rate(lambda: _our_handshake(client_cert, server_cert), repeats=5,
-                          min_time=0.5),
-        baseline=lambda: rate(lambda: _pyopenssl_handshake(client_cert, server_cert),
-                              repeats=5, min_time=0.5),
-        baseline_name="pyOpenSSL DTLS pair, memory BIOs",
+    return [_paired_row(
+        "dtls (a) full handshake, one process", "handshakes/s (CPU)",
+        lambda: _our_handshake(client_cert, server_cert),
+        lambda: _pyopenssl_handshake(client_cert, server_cert),
+        "pyOpenSSL DTLS pair, memory BIOs", work=1.0,
     )]
 
 
@@ -150,22 +167,10 @@ def _record_rows() -> list[Row]:
 
     record_layer = _record_layer_function(client, server, payload)
     return [
-        Row(
-            name="dtls (b) 1200 B record protect+unprotect",
-            unit="MB/s (CPU)",
-            ours=lambda: _cpu_rate(record_layer, work=_MB),
-            baseline=lambda: _cpu_rate(bare, work=_MB),
-            baseline_name="bare cryptography AESGCM seal+open",
-            goal=0.6,
-        ),
-        Row(
-            name="dtls (b') 1200 B records send→receive→event",
-            unit="MB/s (CPU)",
-            ours=lambda: _cpu_rate(ours, work=_MB),
-            baseline=lambda: _cpu_rate(bare, work=_MB),
-            baseline_name="bare cryptography AESGCM seal+open",
-            goal=0.6,
-        ),
+        _paired_row("dtls (b) 1200 B record protect+unprotect", "MB/s (CPU)", record_layer,
+                    bare, "bare cryptography AESGCM seal+open", work=_MB, goal=0.6),
+        _paired_row("dtls (b') 1200 B records send→receive→event", "MB/s (CPU)", ours, bare,
+                    "bare cryptography AESGCM seal+open", work=_MB, goal=0.6),
     ]
 
 

@@ -50,7 +50,11 @@ def test_handshake_and_application_data(client_certificate: Certificate,
     assert pair.client.export_keying_material("EXPORTER-test", 40, b"") != \
         pair.client.export_keying_material("EXPORTER-test", 40, None)
 
+    assert pair.client.record_overhead == 37
     pair.client.send(b"ping")
+    (record,) = pair.client.datagrams_to_send(pair.network.now)
+    assert len(record) == 4 + pair.client.record_overhead
+    pair.server.receive_datagram(record, pair.network.now)
     pair.server.send(b"pong" * 300)
     pair.network.run(lambda: any(isinstance(e, ApplicationData)
                                  for e in pair.server_node.events)
@@ -209,6 +213,7 @@ def test_other_suites_and_groups(suite: CipherSuite, group: NamedGroup, key_type
     assert done.named_group is group
     assert done.srtp_profile is SrtpProfile.AES128_CM_HMAC_SHA1_80
     assert done.srtp_keying_material is not None and len(done.srtp_keying_material) == 60
+    assert pair.server.record_overhead == (29 if "CHACHA" in suite.name else 37)
     pair.server.send(b"x" * 1000)
     pair.network.run(lambda: ApplicationData(b"x" * 1000) in pair.client_node.events)
 
@@ -395,3 +400,20 @@ def test_application_data_overtaking_finished_is_delivered(
         events.append(event)
     assert isinstance(events[0], HandshakeComplete)
     assert events[1:] == [ApplicationData(b"early")]
+
+
+def test_connection_is_a_datagram_engine(client_certificate: Certificate) -> None:
+    from webrtc.engine import DatagramEngine
+
+    assert isinstance(DtlsConnection(True, client_certificate), DatagramEngine)
+
+
+def test_close_during_handshake_and_local_close_events(
+        client_certificate: Certificate, server_certificate: Certificate) -> None:
+    pair = make_pair(client_certificate, server_certificate)
+    pair.client.start(0.0)
+    pair.client.close()
+    assert pair.client.next_event() == ConnectionClosed(by_peer=False)
+    assert pair.client.get_timer() is None
+    pair.network.run(lambda: pair.server.state is DtlsState.CLOSED, timeout=5)
+    assert pair.server_node.events[-1] == ConnectionClosed(by_peer=True)

@@ -133,6 +133,11 @@ def test_connects_in_every_role_combination(a_controlling: bool, b_controlling: 
     network.run(lambda: a.state is IceState.COMPLETED and b.state is IceState.COMPLETED, timeout=5)
     assert a.states() == [IceState.CHECKING, IceState.CONNECTED, IceState.COMPLETED]
     assert network.now < 2.0
+    # Pair statistics: checks both ways, and a round trip of twice the delay.
+    pair = a.agent.selected_pair
+    assert pair is not None and pair.requests_sent >= 1 and pair.responses_received >= 1
+    assert pair.requests_received >= 1 and pair.responses_sent == pair.requests_received
+    assert pair.current_round_trip_time == pytest.approx(0.02)
 
 
 def test_trickled_candidates_before_and_after_checks_start() -> None:
@@ -483,3 +488,37 @@ def test_both_behind_port_restricted_nats_connect_through_srflx(a_controlling: b
     # The NATs did filter unsolicited checks: connecting needed both sides.
     assert node_a.filtered + node_b.filtered > 0
     exchange_data(network, node_a, node_b)
+
+
+def test_signalled_candidate_replaces_the_peer_reflexive_one_learned_first() -> None:
+    held: list[Candidate] = []
+
+    def hold(candidate: Candidate) -> None:
+        held.append(candidate)
+
+    # B hears of A's candidates only late: A's checks reveal them first.
+    network, a, b, signaling = make_pair(to_b=hold)
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: any(c.type == "prflx" for c in b.agent.remote_candidates), timeout=2.0)
+    for candidate in held:
+        signaling.later(lambda c=candidate: b.agent.add_remote_candidate(c), delay=0.5)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    network.advance(1.0)
+    assert {c.type for c in b.agent.remote_candidates} == {"host"}
+    assert all(p.remote.type == "host" for p in b.agent.pairs)
+    pair = b.agent.selected_pair
+    assert pair is not None and pair.remote.type == "host"
+
+
+def test_candidates_of_another_generation_are_ignored() -> None:
+    agent = IceAgent(True, rng=random.Random(2))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    agent.set_remote_credentials("newufrag", "p" * 22)
+    stale = Candidate("1", 1, "udp", 100, "10.0.0.2", 5000, "host", ufrag="oldufrag")
+    current = replace(stale, port=5001, ufrag="newufrag")
+    agent.add_remote_candidate(stale)
+    agent.add_remote_candidate(current)
+    assert agent.remote_candidates == [current]
+    assert [p.remote_address for p in agent.pairs] == [("10.0.0.2", 5001)]

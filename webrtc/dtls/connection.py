@@ -527,6 +527,17 @@ class DtlsConnection:
                                           self._suite.hash_name)
 
     @property
+    def record_overhead(self) -> int:
+        """Bytes a record adds to application data: header, explicit nonce, tag.
+
+        37 for AES-GCM, 29 for ChaCha20-Poly1305 (known once the suite is
+        chosen; 37 before). An upper layer keeps its packets within
+        ``mtu - record_overhead`` so that each record fits one datagram.
+        """
+        protection = self._write_protection[1]
+        return 13 + (protection.overhead if protection is not None else 24)
+
+    @property
     def srtp_profile(self) -> SrtpProfile | None:
         return self._srtp_profile
 

@@ -183,6 +183,12 @@ class CandidatePair:
     nomination_tries: int = 0
     transaction: StunTransaction | None = None
     transaction_id: bytes = b""
+    # Statistics (W3C RTCIceCandidatePairStats): checks and consent requests.
+    requests_sent: int = 0
+    requests_received: int = 0
+    responses_sent: int = 0
+    responses_received: int = 0
+    current_round_trip_time: float | None = None  # from unretransmitted checks
 
     @property
     def foundation(self) -> str:
@@ -394,9 +400,26 @@ class IceAgent:
             or candidate.type not in TYPE_PREFERENCES
         ):
             return
+        if (
+            candidate.ufrag is not None
+            and self.remote_ufrag is not None
+            and candidate.ufrag != self.remote_ufrag
+        ):
+            return  # trickled for a previous ICE generation (before a restart)
         address = (candidate.address, candidate.port)
-        for known in self.remote_candidates:
+        for index, known in enumerate(self.remote_candidates):
             if (known.address, known.port) == address:
+                if known.type == "prflx" and candidate.type != "prflx":
+                    # The signalled candidate replaces the peer-reflexive one
+                    # its checks revealed first (RFC 8445 section 7.3.1.3).
+                    self.remote_candidates[index] = candidate
+                    for pair in self.pairs:
+                        if pair.remote is known:
+                            pair.remote = candidate
+                            pair.priority = self._pair_priority(pair.local, candidate)
+                    if self.selected_pair is not None and self.selected_pair.remote is known:
+                        self.selected_pair.remote = candidate
+                    self.pairs.sort(key=lambda p: p.priority, reverse=True)
                 return
         self.remote_candidates.append(candidate)
         for entry in self._local:
@@ -505,6 +528,7 @@ class IceAgent:
         self._transactions[transaction_id] = pair
         for datagram in transaction.datagrams_to_send(now):
             self._outgoing.append((pair.socket_id, pair.remote_address, datagram))
+            pair.requests_sent += 1
 
     def _next_pair_to_check(self) -> tuple[CandidatePair, bool] | None:
         while self._triggered:
@@ -667,6 +691,8 @@ class IceAgent:
                 else:
                     return
 
+        pair.requests_received += 1
+        pair.responses_sent += 1
         use_candidate = _USE_CANDIDATE in request and not self.controlling
         if use_candidate:
             pair.use_candidate_received = True
@@ -711,6 +737,8 @@ class IceAgent:
                 and consent_pair.route == (socket_id, remote_address)
             ):
                 self._last_consent = now
+                consent_pair.responses_received += 1
+                consent_pair.current_round_trip_time = now - self._consent_sent_at
                 self._next_consent = self._consent_sent_at + self._consent_delay()
                 if self._next_consent <= now:
                     self._next_consent = now + self.consent_retry
@@ -729,8 +757,11 @@ class IceAgent:
         transaction = pair.transaction
         pair.transaction = None
         pair.transaction_id = b""
+        pair.responses_received += 1
         if transaction is not None:
             transaction.response_received(response.message_class == MessageClass.SUCCESS)
+            if not transaction.retransmitted:
+                pair.current_round_trip_time = now - transaction.started
         if response.message_class == MessageClass.ERROR:
             error = response.error_code
             if error is not None and error.code == 487:
@@ -959,6 +990,7 @@ class IceAgent:
             transaction.handle_timer(now)
             for datagram in transaction.datagrams_to_send(now):
                 self._outgoing.append((pair.socket_id, pair.remote_address, datagram))
+                pair.requests_sent += 1
             if transaction.state is TransactionState.TIMED_OUT:
                 del self._transactions[transaction_id]
                 pair.transaction = None
@@ -1043,6 +1075,7 @@ class IceAgent:
         if len(self._consent_requests) > 32:
             self._consent_requests.clear()
         self._consent_requests[transaction_id] = (pair, key)
+        pair.requests_sent += 1
         self._outgoing.append(
             (pair.socket_id, pair.remote_address, request.encode(key, fingerprint=True))
         )

@@ -36,6 +36,22 @@ such "legacy unicast" queries directly); unresolved names are dropped after
 ``mdns_timeout`` without affecting the connection, which can still form
 through peer-reflexive candidates.
 
+Typical use (one ICE transport of a peer connection)::
+
+    connection = IceConnection(
+        controlling=True,                       # the offerer controls
+        stun_servers=[("stun.example.org", 3478)],
+        on_payload=dtls.datagram_received,      # every DTLS/SRTP datagram
+        on_batch_end=flush,                     # once per drained batch
+        on_event=handle_ice_event,              # LocalCandidateGathered -> icecandidate
+    )
+    await connection.gather()                   # host candidates now, srflx trickle
+    connection.set_remote_credentials(ufrag, pwd)
+    connection.add_remote_candidate(candidate)  # any time; None = end-of-candidates
+    await connection.connect()                  # first usable pair
+    connection.send_payload(datagram)           # on the selected pair
+    connection.close()
+
 Relays: :meth:`IceConnection.add_port` registers any other datagram
 transport, such as a TURN allocation, as one more "socket" with its own
 socket id; the agent treats it as any socket and its candidate as a relayed
@@ -308,14 +324,40 @@ class MdnsResolver:
 
     def _socket(self) -> socket.socket:
         if self._sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = None
+            if self.target == MDNS_ADDRESS:
+                sock = self._multicast_socket()
+            if sock is None:
+                # A one-shot query from an ephemeral port: responders answer
+                # it by unicast (RFC 6762 sections 5.1 and 6.7).
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind(("0.0.0.0", 0))
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-            sock.bind(("0.0.0.0", 0))
             self.loop.add_reader(sock.fileno(), self._readable)
             self._sock = sock
         return self._sock
+
+    @staticmethod
+    def _multicast_socket() -> socket.socket | None:
+        """A socket on port 5353 in the mDNS group, to hear multicast answers too.
+
+        Some responders (Chromium's among them) answer by multicast even a
+        query from another port; sharing 5353 needs SO_REUSEADDR/SO_REUSEPORT.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("", MDNS_ADDRESS[1]))
+            group = socket.inet_aton(MDNS_ADDRESS[0]) + socket.inet_aton("0.0.0.0")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            return sock
+        except OSError:
+            sock.close()
+            return None
 
     def _readable(self) -> None:
         sock = self._sock
@@ -442,6 +484,7 @@ class IceConnection:
         self._mdns = MdnsResolver(self.loop, target=mdns_target, timeout=mdns_timeout)
         self.datagrams_received = 0
         self.datagrams_sent = 0
+        self.mdns_results: dict[str, str | None] = {}  # name -> address (None: unresolved)
 
     # -- credentials and candidates ----------------------------------------------
     @property
@@ -474,6 +517,7 @@ class IceConnection:
 
     async def _resolve_and_add(self, candidate: Candidate) -> None:
         address = await self._mdns.resolve(candidate.address)
+        self.mdns_results[candidate.address] = address
         if address is None:
             logger.info(
                 "mDNS name %s did not resolve; relying on peer-reflexive", candidate.address
@@ -788,6 +832,7 @@ class IceConnection:
                 self._send_port = None
                 if not self._connected.done():
                     self._connected.set_exception(ConnectionError("ICE failed"))
+                    self._connected.exception()  # retrieved: nobody may be waiting
         if self.on_event is not None:
             self.on_event(event)
 

@@ -717,32 +717,35 @@ class StunMessage:
         is the byte used to pad attribute values (any value is legal; RFC 5769
         samples use 0x20).
         """
-        data = bytearray(
-            _HEADER.pack(
-                _message_type(self.method, self.message_class), 0, COOKIE, self.transaction_id
-            )
-        )
-        data += self._body(True, padding)
+        # Each security attribute is computed over the header as it would
+        # read with the message ending at that attribute (its length field).
+        body = self._body(True, padding)
+        length = len(body)
+        message_type = _message_type(self.method, self.message_class)
+        transaction_id = self.transaction_id
+        tail = b""
         if integrity_key is not None:
-            # The length field covers the MESSAGE-INTEGRITY attribute itself.
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 24)
+            length += 24
             prepared = _SHA1_KEYS.get(integrity_key)
             if prepared is None:
                 prepared = _hmac_key(integrity_key, "sha1")
-            digest = prepared.digest(data)
-            data += b"\x00\x08\x00\x14"
-            data += digest
+            inner = prepared.inner.copy()
+            inner.update(_HEADER.pack(message_type, length, COOKIE, transaction_id))
+            inner.update(body)
+            outer = prepared.outer.copy()
+            outer.update(inner.digest())
+            tail = b"\x00\x08\x00\x14" + outer.digest()
         if integrity_sha256_key is not None:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 36)
-            digest = _hmac(integrity_sha256_key, data, "sha256")
-            data += b"\x00\x1c\x00\x20"
-            data += digest
+            length += 36
+            header = _HEADER.pack(message_type, length, COOKIE, transaction_id)
+            digest = _hmac(integrity_sha256_key, header + body + tail, "sha256")
+            tail += b"\x00\x1c\x00\x20" + digest
         if fingerprint:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 8)
-            data += _FINGERPRINT_ATTR.pack(_FINGERPRINT, 4, zlib.crc32(data) ^ FINGERPRINT_XOR)
-        else:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH)
-        return bytes(data)
+            length += 8
+            header = _HEADER.pack(message_type, length, COOKIE, transaction_id)
+            crc = zlib.crc32(tail, zlib.crc32(body, zlib.crc32(header))) ^ FINGERPRINT_XOR
+            return b"".join((header, body, tail, _FINGERPRINT_ATTR.pack(_FINGERPRINT, 4, crc)))
+        return b"".join((_HEADER.pack(message_type, length, COOKIE, transaction_id), body, tail))
 
     # -- parsing ------------------------------------------------------------
     @classmethod

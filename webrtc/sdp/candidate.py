@@ -25,6 +25,7 @@ CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 
 # Extension attributes with typed fields, in the order Chromium writes them.
 _TYPED_EXTENSIONS = ("tcptype", "generation", "ufrag", "network-id", "network-cost")
+_U32 = 2**32 - 1
 _ICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
 
 
@@ -35,8 +36,8 @@ _ICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 # are range-checked after the match, and items are printable ASCII.
 _CANDIDATE_RE = re.compile(
     r"(?:a=)?(?:candidate:)?"
-    r"([A-Za-z0-9+/]{1,32}) ([0-9]+) ((?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+) "
-    r"([0-9]+) ([\x21-\x7e]+) ([0-9]+) typ ([A-Za-z0-9]+)"
+    r"([A-Za-z0-9+/]{1,32}) ([0-9]{1,20}) ((?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+) "
+    r"([0-9]{1,20}) ([\x21-\x7e]+) ([0-9]{1,20}) typ ([A-Za-z0-9]+)"
     r"((?: [\x21-\x7e]+)*)\Z"
 )
 
@@ -50,8 +51,9 @@ def _diagnose(text: str) -> str:
     if len(parts) < 8 or parts[6] != "typ":
         return "malformed candidate"
     fields = ("foundation", "component", "transport", "priority", "address", "port")
-    checks = (r"[A-Za-z0-9+/]{1,32}", "[0-9]+", r"(?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+",
-              "[0-9]+", r"[\x21-\x7e]+", "[0-9]+")
+    checks = (r"[A-Za-z0-9+/]{1,32}", "[0-9]{1,20}",
+              r"(?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+", "[0-9]{1,20}", r"[\x21-\x7e]+",
+              "[0-9]{1,20}")
     for name, part, pattern in zip(fields, parts, checks, strict=False):
         if re.fullmatch(pattern, part) is None:
             return f"malformed candidate {name}"
@@ -106,60 +108,57 @@ class Candidate:
             raise SdpParseError(_diagnose(text), line=text)
         foundation, component_text, transport, priority_text, address, port_text, \
             cand_type, tail = found.groups()
-        component = _parse_int(component_text, "component", text, 256)
-        priority = _parse_int(priority_text, "priority", text, 2**32 - 1)
-        port = _parse_int(port_text, "port", text, 65535)
+        # The pattern bounds each number to 20 ASCII digits, so int() is safe.
+        component = int(component_text)
+        priority = int(priority_text)
+        port = int(port_text)
+        if component > 256:
+            raise SdpParseError("candidate component out of range", line=text)
+        if priority > _U32:
+            raise SdpParseError("candidate priority out of range", line=text)
+        if port > 65535:
+            raise SdpParseError("candidate port out of range", line=text)
         if not tail:
-            # The common case of a bare candidate: no extension pairs.
             return cls(foundation, component, transport, priority, address, port, cand_type)
+
+        # Extension pairs; the pattern holds each item to non-empty printable ASCII.
         rest = tail[1:].split(" ")
-        if len(rest) % 2:
+        count = len(rest)
+        if count % 2:
             raise SdpParseError("candidate extension without a value", line=text)
-        # The pattern already holds each item to non-empty printable ASCII.
         related_address: str | None = None
         related_port: int | None = None
+        start = 0
+        if rest[0] == "raddr":
+            if count < 4 or rest[2] != "rport":
+                raise SdpParseError("raddr without rport", line=text)
+            related_address = rest[1]
+            related_port = _parse_int(rest[3], "rport", text, 65535)
+            start = 4
         typed: dict[str, str] = {}
         extensions: list[tuple[str, str]] = []
         order: list[str] = []
-        for index in range(0, len(rest), 2):
-            key, item = rest[index], rest[index + 1]
-            if key == "raddr" and index == 0 and related_address is None:
-                related_address = item
-                continue
-            if key == "rport" and index == 2 and related_address is not None:
-                related_port = _parse_int(item, "rport", text, 65535)
-                continue
-            if key in ("raddr", "rport"):
-                raise SdpParseError(f"misplaced {key}", line=text)
+        for index in range(start, count, 2):
+            key = rest[index]
             if key in _TYPED_EXTENSIONS and key not in typed:
-                typed[key] = item
+                typed[key] = rest[index + 1]
+            elif key == "raddr" or key == "rport":
+                raise SdpParseError(f"misplaced {key}", line=text)
             else:
-                extensions.append((key, item))
+                extensions.append((key, rest[index + 1]))
             order.append(key)
-        if related_address is not None and related_port is None:
-            raise SdpParseError("raddr without rport", line=text)
-
-        def typed_int(key: str, maximum: int) -> int | None:
-            raw = typed.get(key)
-            return None if raw is None else _parse_int(raw, key, text, maximum)
-
+        generation = typed.get("generation")
+        network_id = typed.get("network-id")
+        network_cost = typed.get("network-cost")
         return cls(
-            foundation=foundation,
-            component=component,
-            transport=transport,
-            priority=priority,
-            address=address,
-            port=port,
-            type=cand_type,
-            related_address=related_address,
-            related_port=related_port,
-            tcptype=typed.get("tcptype"),
-            generation=typed_int("generation", 2**32 - 1),
-            ufrag=typed.get("ufrag"),
-            network_id=typed_int("network-id", 65535),
-            network_cost=typed_int("network-cost", 65535),
-            extensions=tuple(extensions),
-            extension_order=tuple(order),
+            foundation, component, transport, priority, address, port, cand_type,
+            related_address, related_port, typed.get("tcptype"),
+            None if generation is None else _parse_int(generation, "generation", text, _U32),
+            typed.get("ufrag"),
+            None if network_id is None else _parse_int(network_id, "network-id", text, 65535),
+            None if network_cost is None
+            else _parse_int(network_cost, "network-cost", text, 65535),
+            tuple(extensions), tuple(order),
         )
 
     def _typed_values(self) -> dict[str, str]:
