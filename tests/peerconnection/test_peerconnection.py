@@ -383,3 +383,25 @@ def test_created_before_the_loop_runs() -> None:
         await answerer.close()
 
     run(main())
+
+
+def test_answer_to_an_offer_with_media_first_points_candidates_at_the_data_section() -> None:
+    async def main() -> None:
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        sdp = offerer.localDescription.sdp.replace(
+            "m=application", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+            "a=mid:audio\r\na=rtpmap:111 opus/48000/2\r\nm=application", 1)
+        candidates: list[Any] = []
+        answerer.on("icecandidate", candidates.append)
+        await answerer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        assert "m=audio 0 " in answerer.localDescription.sdp
+        await wait_for(lambda: candidates and candidates[-1] is None)
+        assert candidates[0].sdpMid == "0" and candidates[0].sdpMLineIndex == 1
+        await offerer.close()
+        await answerer.close()
+
+    run(main())

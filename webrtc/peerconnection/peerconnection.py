@@ -87,6 +87,7 @@ class RTCPeerConnection(EventEmitter):
         self._pending_local: RTCSessionDescription | None = None
         self._pending_remote: RTCSessionDescription | None = None
         self._local_mid = "0"
+        self._local_mline_index = 0
         self._remote_params: jsep.RemoteParameters | None = None
         self._remote_candidates: list[Candidate] = []
         self._remote_end_of_candidates = False
@@ -215,12 +216,14 @@ class RTCPeerConnection(EventEmitter):
                 raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
             self._pending_local = description
             self._local_mid = params.mid
+            self._local_mline_index = params.mline_index
             self._set_signaling_state("have-local-offer")
             self._transport.create_agent(controlling=True)
         elif description.type in ("answer", "pranswer"):
             if self.signalingState not in ("have-remote-offer", "have-local-pranswer"):
                 raise InvalidStateError(f"cannot set a local answer in {self.signalingState}")
             self._local_mid = params.mid
+            self._local_mline_index = params.mline_index
             if description.type == "answer":
                 self._current_local = description
                 self._current_remote = self._pending_remote
@@ -367,8 +370,8 @@ class RTCPeerConnection(EventEmitter):
     # -- transport callbacks ------------------------------------------------------------
 
     def on_local_candidate(self, candidate: Candidate) -> None:
-        ice_candidate = RTCIceCandidate.from_candidate(candidate, sdpMid=self._local_mid,
-                                                       sdpMLineIndex=0)
+        ice_candidate = RTCIceCandidate.from_candidate(
+            candidate, sdpMid=self._local_mid, sdpMLineIndex=self._local_mline_index)
         ice_candidate.usernameFragment = self._ice_ufrag
         self._loop.call_soon(self._emit_candidate, ice_candidate)
 
