@@ -522,3 +522,65 @@ def test_candidates_of_another_generation_are_ignored() -> None:
     agent.add_remote_candidate(current)
     assert agent.remote_candidates == [current]
     assert [p.remote_address for p in agent.pairs] == [("10.0.0.2", 5001)]
+
+
+def test_ice_restart_recovers_a_connection_that_lost_consent() -> None:
+    network, a, b, signaling = make_pair()
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    cut = LinkConfig(loss=1.0)
+    for x, y in (
+        ("10.0.0.1", "10.0.0.2"),
+        ("10.0.1.1", "10.0.1.2"),
+        ("10.0.0.1", "10.0.1.2"),
+        ("10.0.1.1", "10.0.0.2"),
+    ):
+        network.set_link(x, y, cut)
+    network.run(lambda: a.state is IceState.FAILED and b.state is IceState.FAILED, timeout=40.0)
+    for x, y in (
+        ("10.0.0.1", "10.0.0.2"),
+        ("10.0.1.1", "10.0.1.2"),
+        ("10.0.0.1", "10.0.1.2"),
+        ("10.0.1.1", "10.0.0.2"),
+    ):
+        network.set_link(x, y, LinkConfig(delay=0.01))
+    a.agent.restart()
+    b.agent.restart()
+    assert a.state is IceState.CHECKING and a.agent.selected_pair is None
+    signaling.exchange_credentials(a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    network.advance(35.0)  # consent holds on the new pair
+    assert a.state in CONNECTED and b.state in CONNECTED
+    exchange_data(network, a, b)
+
+
+def test_unknown_comprehension_required_attribute_gets_420() -> None:
+    agent = IceAgent(False, rng=random.Random(6))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+    request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+    request.add(0x0077, b"must understand")
+    agent.receive_datagram(
+        request.encode(agent.local_pwd.encode(), fingerprint=True), 0.0, 1, ("10.0.0.9", 9)
+    )
+    (reply,) = agent.datagrams_to_send(0.0)
+    response = StunMessage.parse(reply[2])
+    assert response.error_code is not None and response.error_code.code == 420
+    assert response.get(AttributeType.UNKNOWN_ATTRIBUTES) == (0x0077,)
+    assert response.verify_integrity(agent.local_pwd.encode())
+    assert agent.remote_candidates == []
+
+
+def test_role_can_be_chosen_after_construction() -> None:
+    network, a, b, _ = make_pair(False, False)
+    a.agent.set_role(True)
+    assert a.agent.controlling and a.agent.role is IceRole.CONTROLLING
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert a.agent.controlling and not b.agent.controlling
+    # No role conflict had to be repaired.
+    assert all(p.checked_as in (None, IceRole.CONTROLLING) for p in a.agent.pairs)

@@ -320,6 +320,16 @@ class IceAgent:
     def controlling(self) -> bool:
         return self.role is IceRole.CONTROLLING
 
+    def set_role(self, controlling: bool) -> None:
+        """Choose the role once it is known (JSEP: the offerer controls).
+
+        Meant for before checks start; later, role conflicts are repaired by
+        the 487 procedure instead.
+        """
+        role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
+        if role is not self.role:
+            self._switch_role(role)
+
     @property
     def local_candidates(self) -> list[Candidate]:
         return [entry.candidate for entry in self._local]
@@ -615,6 +625,7 @@ class IceAgent:
         remote_address: Address,
         key: bytes | None,
         error: ErrorCode | None = None,
+        unknown: tuple[int, ...] = (),
     ) -> None:
         if error is None:
             response = StunMessage(Method.BINDING, MessageClass.SUCCESS, request.transaction_id)
@@ -622,6 +633,8 @@ class IceAgent:
         else:
             response = StunMessage(Method.BINDING, MessageClass.ERROR, request.transaction_id)
             response.attributes.append((int(A.ERROR_CODE), error))
+            if unknown:
+                response.attributes.append((int(A.UNKNOWN_ATTRIBUTES), unknown))
         if self.software:
             response.attributes.append((int(A.SOFTWARE), self.software))
         self._outgoing.append((socket_id, remote_address, response.encode(key, fingerprint=True)))
@@ -637,6 +650,18 @@ class IceAgent:
         key = self._accepted_credentials.get(ufrag)
         if key is None or not request.verify_integrity(key):
             self._respond(request, socket_id, remote_address, None, ErrorCode(401, "Unauthorized"))
+            return
+        unknown = request.unknown_comprehension_required()
+        if unknown:
+            # RFC 8489 section 6.3.1.1: 420 listing what we do not understand.
+            self._respond(
+                request,
+                socket_id,
+                remote_address,
+                key,
+                ErrorCode(420, "Unknown Attribute"),
+                unknown=tuple(unknown),
+            )
             return
         base = self._base_for_socket(socket_id)
         if base is None:
@@ -1111,13 +1136,22 @@ class IceAgent:
         self._next_check = None
         self._nomination_deadline = None
         self._nominated_selected = False
+        self._failure_deadline = None
+        if self.state is IceState.FAILED:
+            # Nothing to keep: the old pair lost consent (or never existed).
+            self.selected_pair = None
+            self._consent_credentials = None
+            self._next_consent = None
         self.valid_routes = {self.selected_pair.route} if self.selected_pair is not None else set()
         for entry in self._local:
-            self._events.append(LocalCandidateGathered(entry.candidate))
+            if entry.candidate.type != "prflx":  # learned, never signalled
+                self._events.append(LocalCandidateGathered(entry.candidate))
         if self.local_gathering_complete:
             self._events.append(GatheringComplete())
-        if self.state in (IceState.FAILED, IceState.COMPLETED) or self.selected_pair is None:
-            self._set_state(IceState.CHECKING if self._started else self.state)
+        if self.state is IceState.COMPLETED:
+            self._set_state(IceState.CONNECTED)  # checking again, still usable
+        elif self.state is IceState.FAILED:
+            self._set_state(IceState.CHECKING)
 
     def close(self) -> None:
         self._set_state(IceState.CLOSED)

@@ -503,6 +503,15 @@ class IceConnection:
     def state(self) -> IceState:
         return self.agent.state
 
+    @property
+    def controlling(self) -> bool:
+        return self.agent.controlling
+
+    @controlling.setter
+    def controlling(self, value: bool) -> None:
+        """Settable until checks start (JSEP decides the role at negotiation)."""
+        self.agent.set_role(value)
+
     def set_remote_credentials(self, ufrag: str, pwd: str) -> None:
         self.agent.set_remote_credentials(ufrag, pwd)
         self._service()

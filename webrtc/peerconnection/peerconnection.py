@@ -34,7 +34,8 @@ from webrtc.dtls import Certificate
 from webrtc.ice.agent import IceState
 from webrtc.peerconnection.datachannel import RTCDataChannel
 from webrtc.peerconnection.events import EventEmitter
-from webrtc.peerconnection.transport import BundleTransport, local_addresses, parse_stun_url
+from webrtc.peerconnection.relay import RelayBundleTransport, turn_servers
+from webrtc.peerconnection.transport import local_addresses, parse_stun_url
 from webrtc.peerconnection.types import (
     InvalidAccessError,
     InvalidStateError,
@@ -74,9 +75,13 @@ class RTCPeerConnection(EventEmitter):
         self._ice_pwd = _random_text(24)
         self._session_id = secrets.randbits(62)
         self._session_version = 0
-        self._transport = BundleTransport(self, self._certificate,
-                                          local_ufrag=self._ice_ufrag, local_pwd=self._ice_pwd,
-                                          max_message_size=self.configuration.maxMessageSize)
+        # TURN servers of iceServers become relayed candidates (issue 9).
+        self._transport = RelayBundleTransport(
+            self, self._certificate, local_ufrag=self._ice_ufrag, local_pwd=self._ice_pwd,
+            max_message_size=self.configuration.maxMessageSize,
+            turn_servers=turn_servers(self.configuration),
+            relay_only=self.configuration.iceTransportPolicy == "relay",
+            ssl_context=self.configuration.extras.get("turnSslContext"))
         self.signalingState = "stable"
         self.iceGatheringState = "new"
         self.iceConnectionState = "new"
@@ -493,6 +498,7 @@ class RTCPeerConnection(EventEmitter):
         self.connectionState = "closed"
         self.emit("connectionstatechange")
         self.emit("signalingstatechange")
+        await self._transport.wait_closed()  # TURN allocations released (issue 9)
 
     async def getStats(self) -> RTCStatsReport:
         from webrtc.peerconnection.stats import collect_stats

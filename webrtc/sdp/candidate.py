@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from webrtc.sdp.errors import SdpParseError
 
-__all__ = ["CANDIDATE_TYPES", "Candidate"]
+__all__ = ["CANDIDATE_TYPES", "Candidate", "scan_candidate"]
 
 CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 
@@ -103,63 +104,7 @@ class Candidate:
     @classmethod
     def parse(cls, text: str) -> Candidate:
         """Parse ``candidate:...``, ``a=candidate:...`` or the bare attribute value."""
-        found = _CANDIDATE_RE.match(text)
-        if found is None:
-            raise SdpParseError(_diagnose(text), line=text)
-        foundation, component_text, transport, priority_text, address, port_text, \
-            cand_type, tail = found.groups()
-        # The pattern bounds each number to 20 ASCII digits, so int() is safe.
-        component = int(component_text)
-        priority = int(priority_text)
-        port = int(port_text)
-        if component > 256:
-            raise SdpParseError("candidate component out of range", line=text)
-        if priority > _U32:
-            raise SdpParseError("candidate priority out of range", line=text)
-        if port > 65535:
-            raise SdpParseError("candidate port out of range", line=text)
-        if not tail:
-            return cls(foundation, component, transport, priority, address, port, cand_type)
-
-        # Extension pairs; the pattern holds each item to non-empty printable ASCII.
-        rest = tail[1:].split(" ")
-        count = len(rest)
-        if count % 2:
-            raise SdpParseError("candidate extension without a value", line=text)
-        related_address: str | None = None
-        related_port: int | None = None
-        start = 0
-        if rest[0] == "raddr":
-            if count < 4 or rest[2] != "rport":
-                raise SdpParseError("raddr without rport", line=text)
-            related_address = rest[1]
-            related_port = _parse_int(rest[3], "rport", text, 65535)
-            start = 4
-        typed: dict[str, str] = {}
-        extensions: list[tuple[str, str]] = []
-        order: list[str] = []
-        for index in range(start, count, 2):
-            key = rest[index]
-            if key in _TYPED_EXTENSIONS and key not in typed:
-                typed[key] = rest[index + 1]
-            elif key == "raddr" or key == "rport":
-                raise SdpParseError(f"misplaced {key}", line=text)
-            else:
-                extensions.append((key, rest[index + 1]))
-            order.append(key)
-        generation = typed.get("generation")
-        network_id = typed.get("network-id")
-        network_cost = typed.get("network-cost")
-        return cls(
-            foundation, component, transport, priority, address, port, cand_type,
-            related_address, related_port, typed.get("tcptype"),
-            None if generation is None else _parse_int(generation, "generation", text, _U32),
-            typed.get("ufrag"),
-            None if network_id is None else _parse_int(network_id, "network-id", text, 65535),
-            None if network_cost is None
-            else _parse_int(network_cost, "network-cost", text, 65535),
-            tuple(extensions), tuple(order),
-        )
+        return cls(*scan_candidate(text))
 
     def _typed_values(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -219,3 +164,72 @@ class Candidate:
     def is_mdns(self) -> bool:
         """True when the address is an mDNS name (``<uuid>.local``) to resolve."""
         return self.address.lower().endswith(".local")
+
+
+# What the Candidate constructor takes, in order.
+CandidateFields = tuple[Any, ...]
+
+
+def scan_candidate(text: str) -> CandidateFields:
+    """Validate a candidate string and return the constructor arguments.
+
+    :meth:`Candidate.parse` builds on it; the SDP parser calls it alone to
+    validate ``a=candidate`` lines without building the value.
+    """
+    found = _CANDIDATE_RE.match(text)
+    if found is None:
+        raise SdpParseError(_diagnose(text), line=text)
+    foundation, component_text, transport, priority_text, address, port_text, \
+        cand_type, tail = found.groups()
+    # The pattern bounds each number to 20 ASCII digits, so int() is safe.
+    component = int(component_text)
+    priority = int(priority_text)
+    port = int(port_text)
+    if component > 256:
+        raise SdpParseError("candidate component out of range", line=text)
+    if priority > _U32:
+        raise SdpParseError("candidate priority out of range", line=text)
+    if port > 65535:
+        raise SdpParseError("candidate port out of range", line=text)
+    if not tail:
+        return (foundation, component, transport, priority, address, port, cand_type)
+
+    # Extension pairs; the pattern holds each item to non-empty printable ASCII.
+    rest = tail[1:].split(" ")
+    count = len(rest)
+    if count % 2:
+        raise SdpParseError("candidate extension without a value", line=text)
+    related_address: str | None = None
+    related_port: int | None = None
+    start = 0
+    if rest[0] == "raddr":
+        if count < 4 or rest[2] != "rport":
+            raise SdpParseError("raddr without rport", line=text)
+        related_address = rest[1]
+        related_port = _parse_int(rest[3], "rport", text, 65535)
+        start = 4
+    typed: dict[str, str] = {}
+    extensions: list[tuple[str, str]] = []
+    order: list[str] = []
+    for index in range(start, count, 2):
+        key = rest[index]
+        if key in _TYPED_EXTENSIONS and key not in typed:
+            typed[key] = rest[index + 1]
+        elif key == "raddr" or key == "rport":
+            raise SdpParseError(f"misplaced {key}", line=text)
+        else:
+            extensions.append((key, rest[index + 1]))
+        order.append(key)
+    generation = typed.get("generation")
+    network_id = typed.get("network-id")
+    network_cost = typed.get("network-cost")
+    return (
+        foundation, component, transport, priority, address, port, cand_type,
+        related_address, related_port, typed.get("tcptype"),
+        None if generation is None else _parse_int(generation, "generation", text, _U32),
+        typed.get("ufrag"),
+        None if network_id is None else _parse_int(network_id, "network-id", text, 65535),
+        None if network_cost is None
+        else _parse_int(network_cost, "network-cost", text, 65535),
+        tuple(extensions), tuple(order),
+    )

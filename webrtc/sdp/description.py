@@ -76,7 +76,7 @@ from webrtc.sdp.attributes import (
     check_ssrc,
     check_ssrc_group,
 )
-from webrtc.sdp.candidate import Candidate
+from webrtc.sdp.candidate import Candidate, scan_candidate
 from webrtc.sdp.errors import SdpParseError
 
 __all__ = ["MediaDescription", "SessionDescription"]
@@ -147,7 +147,7 @@ _VALUE_CHECKS: dict[str, Callable[[str], object]] = {
     "ice-ufrag": _check_nonempty_field,
     "ice-pwd": _check_nonempty_field,
     "ice-options": _check_ice_options,
-    "candidate": Candidate.parse,
+    "candidate": scan_candidate,
     "rid": Rid.parse,
     "simulcast": Simulcast.parse,
     "sctp-port": _check_sctp_port,

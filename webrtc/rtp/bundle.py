@@ -1,0 +1,88 @@
+"""BUNDLE demultiplexing of RTP packets to media sections (RFC 8843 §9.2).
+
+Incoming packets are routed by, in order: the MID header extension (which
+also teaches the SSRC's media section, as browsers expect), the SSRCs
+already known (signalled with ``a=ssrc`` or learned), and a payload type that
+only one media section uses. Within a media section, ``rtp-stream-id`` and
+``repaired-rtp-stream-id`` (RFC 8852) tell simulcast layers and their RTX
+apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from webrtc.rtp.errors import RtpParseError
+from webrtc.rtp.extensions import HeaderExtensionMap
+from webrtc.rtp.packet import RtpPacket
+
+__all__ = ["BundleDemuxer", "Route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a packet belongs. ``repaired`` marks an RTX packet (by its RRID)."""
+
+    mid: str
+    rid: str | None = None
+    repaired: bool = False
+
+
+class BundleDemuxer:
+    def __init__(self, extensions: HeaderExtensionMap) -> None:
+        self.extensions = extensions
+        self._mids: set[str] = set()
+        self._by_ssrc: dict[int, Route] = {}
+        self._by_payload_type: dict[int, str | None] = {}
+        self.unroutable = 0
+
+    def add_media(
+        self, mid: str, payload_types: Iterable[int] = (), ssrcs: Iterable[int] = ()
+    ) -> None:
+        """A media section of the BUNDLE group, its payload types and signalled SSRCs."""
+        self._mids.add(mid)
+        for payload_type in payload_types:
+            # a payload type shared by two sections cannot route (RFC 8843 §9.2)
+            if payload_type in self._by_payload_type and self._by_payload_type[payload_type] != mid:
+                self._by_payload_type[payload_type] = None
+            else:
+                self._by_payload_type[payload_type] = mid
+        for ssrc in ssrcs:
+            self._by_ssrc[ssrc] = Route(mid)
+
+    def add_ssrc(self, ssrc: int, route: Route) -> None:
+        self._by_ssrc[ssrc] = route
+
+    @property
+    def ssrcs(self) -> dict[int, Route]:
+        return dict(self._by_ssrc)
+
+    def route(self, packet: RtpPacket) -> Route | None:
+        """The packet's route, learning its SSRC; None (and counted) if unroutable."""
+        extensions = self.extensions
+        try:
+            mid = extensions.get_mid(packet)
+            rid = extensions.get_rtp_stream_id(packet)
+            repaired_rid = extensions.get_repaired_rtp_stream_id(packet)
+        except RtpParseError:
+            mid = rid = repaired_rid = None
+        known = self._by_ssrc.get(packet.ssrc)
+        if mid is not None and mid in self._mids:
+            if rid is None and repaired_rid is None and known is not None and known.mid == mid:
+                return known
+            route = Route(mid, rid or repaired_rid, repaired_rid is not None)
+            self._by_ssrc[packet.ssrc] = route
+            return route
+        if known is not None:
+            if (rid or repaired_rid) and known.rid is None:
+                known = Route(known.mid, rid or repaired_rid, repaired_rid is not None)
+                self._by_ssrc[packet.ssrc] = known
+            return known
+        by_type = self._by_payload_type.get(packet.payload_type)
+        if by_type is not None:
+            route = Route(by_type, rid or repaired_rid, repaired_rid is not None)
+            self._by_ssrc[packet.ssrc] = route
+            return route
+        self.unroutable += 1
+        return None

@@ -1,0 +1,252 @@
+"""A frame-assembling jitter buffer, in sequence-number (decode) order.
+
+Packets go in with their extended sequence number. A frame is the run of
+packets sharing one RTP timestamp and ending with the marker bit (RFC 3550
+§5.1; RFC 7741 §4.1, RFC 6184 §5.1) or, for audio, a single packet. Frames
+come out in order once complete. When a sequence number is declared lost
+(its retransmissions given up), the frame it belongs to can no longer be
+completed: the buffer skips to the next packet that provably starts a frame
+and reports the loss, so the caller can ask for a keyframe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from webrtc.rtp.codecs import Depacketizer
+from webrtc.rtp.errors import RtpParseError
+
+__all__ = ["AssembledFrame", "JitterBuffer", "LostFrames"]
+
+
+@dataclass(frozen=True)
+class AssembledFrame:
+    """A complete frame. ``noticed`` is when the buffer first knew of any of its
+    packets (arrival, or detection of a gap it fell in)."""
+
+    timestamp: int
+    first_sequence: int
+    last_sequence: int
+    data: bytes
+    keyframe: bool
+    noticed: float
+
+
+@dataclass(frozen=True)
+class LostFrames:
+    """Frames that can no longer be completed (one report per broken run)."""
+
+    timestamps: tuple[int, ...]
+    first_sequence: int
+    last_sequence: int
+    keyframe_lost: bool
+
+
+class _Slot:
+    __slots__ = ("arrival", "marker", "payload", "timestamp")
+
+    def __init__(self, timestamp: int, marker: bool, payload: bytes, arrival: float) -> None:
+        self.timestamp = timestamp
+        self.marker = marker
+        self.payload = payload
+        self.arrival = arrival
+
+
+class JitterBuffer:
+    """``single_packet_frames`` is for audio, where the marker bit means the start
+    of a talkspurt rather than the end of a frame. ``capacity`` bounds the
+    number of buffered packets; beyond it the oldest incomplete frame is dropped."""
+
+    def __init__(
+        self, depacketizer: Depacketizer, single_packet_frames: bool = False, capacity: int = 4096
+    ) -> None:
+        self.depacketizer = depacketizer
+        self.single_packet_frames = single_packet_frames
+        self.capacity = capacity
+        self._slots: dict[int, _Slot] = {}
+        self._lost: set[int] = set()
+        self._noticed: dict[int, float] = {}
+        self._next: int | None = None  # first sequence number of the next frame
+        self._output: list[AssembledFrame | LostFrames] = []
+        self.frames_assembled = 0
+        self.frames_lost = 0
+        self.packets_late = 0
+
+    def insert(
+        self, sequence: int, timestamp: int, marker: bool, payload: bytes, now: float
+    ) -> None:
+        """Add a packet (``sequence`` is the extended, unwrapped number)."""
+        if self._next is None:
+            self._next = sequence
+        elif sequence < self._next:
+            if self.frames_assembled or self.frames_lost:
+                self.packets_late += 1
+                return
+            # nothing emitted yet: the stream's first packets may arrive out of order
+            self._next = sequence
+        if sequence in self._slots:
+            return
+        self._lost.discard(sequence)
+        self._slots[sequence] = _Slot(timestamp, marker, payload, now)
+        if len(self._slots) > self.capacity:
+            self._drop_oldest()
+        self._advance()
+
+    def notice_missing(self, sequence: int, now: float) -> None:
+        """A gap revealed that ``sequence`` should exist (for delay accounting)."""
+        self._noticed.setdefault(sequence, now)
+
+    def mark_lost(self, sequence: int) -> None:
+        """``sequence`` will never arrive."""
+        if self._next is not None and sequence >= self._next and sequence not in self._slots:
+            self._lost.add(sequence)
+            self._advance()
+
+    def waiting_for_start(self) -> bool:
+        """Nothing emitted yet and the first buffered packet does not provably
+        start a frame (its predecessors may be reordered, or lost unseen)."""
+        if self.frames_assembled or self.frames_lost or self._next is None:
+            return False
+        return self._next in self._slots and not self._frame_start_known(self._next)
+
+    def skip_head(self) -> None:
+        """Give up on the packets before the first provable frame start."""
+        if self.waiting_for_start() and self._next is not None:
+            if self._skip_broken(self._next, None):
+                return
+            # no frame start buffered at all: drop everything, start over
+            start, end = self._next, max(self._slots)
+            timestamps = tuple(dict.fromkeys(s.timestamp for _, s in sorted(self._slots.items())))
+            self._slots.clear()
+            self._lost.clear()
+            self._noticed.clear()
+            self._next = None
+            self.frames_lost += max(1, len(timestamps))
+            self._output.append(LostFrames(timestamps, start, end, False))
+
+    def pop(self) -> list[AssembledFrame | LostFrames]:
+        out, self._output = self._output, []
+        return out
+
+    @property
+    def buffered_packets(self) -> int:
+        return len(self._slots)
+
+    # -- assembly ----------------------------------------------------------
+    def _advance(self) -> None:
+        slots = self._slots
+        while self._next is not None:
+            start = self._next
+            first = slots.get(start)
+            if first is None:
+                if start in self._lost:
+                    if not self._skip_broken(start, None):
+                        return
+                    continue
+                return
+            if not self.frames_assembled and not self.frames_lost and not (
+                self._frame_start_known(start)
+            ):
+                return  # the stream's first packets may still come: see skip_head()
+            end = start
+            if not self.single_packet_frames:
+                while True:
+                    slot = slots.get(end)
+                    if slot is None:
+                        if end in self._lost:
+                            if not self._skip_broken(start, first.timestamp):
+                                return
+                            break
+                        return  # still waiting for it
+                    if slot.timestamp != first.timestamp:
+                        end -= 1  # the frame ended without a marker
+                        self._emit(start, end)
+                        break
+                    if slot.marker:
+                        self._emit(start, end)
+                        break
+                    end += 1
+            else:
+                self._emit(start, start)
+
+    def _frame_start_known(self, sequence: int) -> bool:
+        slot = self._slots[sequence]
+        if self.single_packet_frames:
+            return True
+        previous = self._slots.get(sequence - 1)
+        if previous is not None:
+            return previous.marker or previous.timestamp != slot.timestamp
+        return self.depacketizer.is_frame_start(slot.payload)
+
+    def _skip_broken(self, start: int, timestamp: int | None) -> bool:
+        """Drop the frame(s) from ``start`` up to the next provable frame start.
+
+        Returns False when that start is not known yet (wait for more packets).
+        """
+        slots = self._slots
+        candidates = sorted(s for s in slots if s > start)
+        resume = None
+        for sequence in candidates:
+            slot = slots[sequence]
+            if timestamp is not None and slot.timestamp == timestamp and slot.marker:
+                resume = sequence + 1  # the broken frame ends here
+                break
+            if (timestamp is None or slot.timestamp != timestamp) and self._frame_start_known(
+                sequence
+            ):
+                resume = sequence
+                break
+        if resume is None:
+            return False
+        timestamps: list[int] = []
+        keyframe_lost = False
+        if start in slots and not self.single_packet_frames:
+            first = slots[start]
+            timestamps.append(first.timestamp)
+        for sequence in range(start, resume):
+            dropped = slots.get(sequence)
+            slots.pop(sequence, None)
+            self._lost.discard(sequence)
+            self._noticed.pop(sequence, None)
+            if dropped is not None:
+                if dropped.timestamp not in timestamps:
+                    timestamps.append(dropped.timestamp)
+                if self.depacketizer.is_frame_start(dropped.payload):
+                    with contextlib.suppress(RtpParseError):
+                        keyframe_lost |= self.depacketizer.is_keyframe([dropped.payload])
+        self.frames_lost += max(1, len(timestamps))
+        self._output.append(LostFrames(tuple(timestamps), start, resume - 1, keyframe_lost))
+        self._next = resume
+        return True
+
+    def _emit(self, start: int, end: int) -> None:
+        slots = self._slots
+        taken = [slots.pop(s) for s in range(start, end + 1)]
+        payloads = [s.payload for s in taken]
+        noticed = min(s.arrival for s in taken)
+        for sequence in range(start, end + 1):
+            when = self._noticed.pop(sequence, None)
+            if when is not None and when < noticed:
+                noticed = when
+        self._next = end + 1
+        try:
+            data = self.depacketizer.depacketize(payloads)
+            keyframe = self.depacketizer.is_keyframe(payloads)
+        except RtpParseError:
+            self.frames_lost += 1
+            self._output.append(LostFrames((taken[0].timestamp,), start, end, False))
+            return
+        self.frames_assembled += 1
+        self._output.append(
+            AssembledFrame(taken[0].timestamp, start, end, data, keyframe, noticed)
+        )
+
+    def _drop_oldest(self) -> None:
+        assert self._next is not None
+        oldest = min(self._slots)
+        self._lost.update(range(self._next, oldest))
+        if oldest == self._next:
+            self._lost.add(oldest)
+            del self._slots[oldest]
+        self._advance()

@@ -1,0 +1,378 @@
+"""A media transport: RTP senders and receivers over one (S)RTP/RTCP 5-tuple.
+
+:class:`MediaSession` is a :class:`webrtc.engine.DatagramEngine`: datagrams in
+(SRTP or SRTCP, RFC 5761 multiplexed), datagrams out. It protects and
+unprotects through a :class:`SrtpSession`, demultiplexes the BUNDLE group
+(:class:`BundleDemuxer`), creates a receiver the first time an SSRC routes to
+a media section that expects one, sends the senders' SR/SDES and the
+receivers' report blocks on the RTCP interval (RFC 3550 §6.2, jittered), and
+feedback (NACK, PLI, FIR, transport-wide CC) as soon as it is due. Nothing
+from the network raises: it is dropped and counted in :attr:`stats`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from webrtc.rtp.bundle import BundleDemuxer, Route
+from webrtc.rtp.errors import RtpParseError
+from webrtc.rtp.extensions import HeaderExtensionMap
+from webrtc.rtp.packet import RtpPacket
+from webrtc.rtp.rtcp import (
+    DlrrReport,
+    ExtendedReport,
+    FullIntraRequest,
+    GenericNack,
+    Goodbye,
+    PayloadFeedback,
+    PictureLossIndication,
+    ReceiverReferenceTime,
+    ReceiverReport,
+    Remb,
+    ReportBlock,
+    RtcpPacket,
+    RtpFeedback,
+    SdesChunk,
+    SenderReport,
+    SourceDescription,
+    TransportWideFeedback,
+    parse_rtcp,
+)
+from webrtc.rtp.srtp import SrtpSession
+from webrtc.rtp.streams import (
+    RtpReceiver,
+    RtpSender,
+    TransportFeedbackGenerator,
+    TransportFeedbackReceived,
+    TransportSequenceCounter,
+    ntp_from_seconds,
+)
+
+__all__ = ["MediaSession", "SessionStats", "StreamEnded"]
+
+
+@dataclass(frozen=True)
+class StreamEnded:
+    """The remote sent BYE for ``ssrc``."""
+
+    ssrc: int
+
+
+@dataclass
+class SessionStats:
+    rtp_received: int = 0
+    rtcp_received: int = 0
+    rtp_sent: int = 0
+    rtcp_sent: int = 0
+    dropped_srtp: int = 0
+    dropped_malformed: int = 0
+    dropped_unroutable: int = 0
+
+
+ReceiverFactory = Callable[[int, Route], RtpReceiver | None]
+
+
+class MediaSession:
+    """RTP/RTCP for one transport. ``srtp=None`` sends plain RTP (tests, or a
+    transport secured elsewhere)."""
+
+    def __init__(
+        self,
+        *,
+        local_ssrc: int,
+        srtp: SrtpSession | None = None,
+        extensions: HeaderExtensionMap | None = None,
+        cname: str = "webrtc",
+        rtcp_interval: float = 1.0,
+        reduced_size_rtcp: bool = False,
+        transport_cc: bool = True,
+        transport_cc_interval: float = 0.1,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.local_ssrc = local_ssrc
+        self.srtp = srtp
+        self.extensions = extensions or HeaderExtensionMap()
+        self.cname = cname
+        self.rtcp_interval = rtcp_interval
+        self.reduced_size_rtcp = reduced_size_rtcp
+        self.demuxer = BundleDemuxer(self.extensions)
+        self.transport_sequence = TransportSequenceCounter()
+        self.transport_feedback = (
+            TransportFeedbackGenerator(local_ssrc, interval=transport_cc_interval)
+            if transport_cc
+            else None
+        )
+        self.senders: dict[int, RtpSender] = {}
+        self.receivers: dict[int, RtpReceiver] = {}
+        self._receiver_by_rtx: dict[int, RtpReceiver] = {}
+        self._receiver_routes: dict[int, Route] = {}
+        self._factories: dict[str, ReceiverFactory] = {}
+        self._rng = rng or random.Random()
+        self._next_report: float | None = None
+        self._outgoing: list[bytes] = []
+        self._events: list[object] = []
+        self.stats = SessionStats()
+
+    # -- configuration -------------------------------------------------------------
+    def add_sender(self, sender: RtpSender) -> RtpSender:
+        sender.transport_sequence = self.transport_sequence
+        sender.extensions = self.extensions
+        self.senders[sender.ssrc] = sender
+        if sender.rtx_ssrc is not None:
+            self.senders[sender.rtx_ssrc] = sender
+        return sender
+
+    def add_receiver(self, receiver: RtpReceiver, mid: str | None = None) -> RtpReceiver:
+        """A receiver for a signalled SSRC (and its RTX SSRC)."""
+        self.receivers[receiver.ssrc] = receiver
+        if mid is not None:
+            self.demuxer.add_media(mid, ssrcs=[receiver.ssrc])
+            self._receiver_routes[receiver.ssrc] = Route(mid)
+        if receiver.rtx_ssrc is not None:
+            self._receiver_by_rtx[receiver.rtx_ssrc] = receiver
+            if mid is not None:
+                self.demuxer.add_ssrc(receiver.rtx_ssrc, Route(mid, None, True))
+        return receiver
+
+    def expect_media(
+        self, mid: str, factory: ReceiverFactory, payload_types: tuple[int, ...] = ()
+    ) -> None:
+        """Create receivers on demand for SSRCs that route to ``mid``.
+
+        ``factory(ssrc, route)`` returns the receiver for a new media SSRC, or
+        None to ignore it. RTX packets (by RRID, or by ``rtx_payload_type`` of an
+        existing receiver of the section) are attached to that receiver.
+        """
+        self._factories[mid] = factory
+        self.demuxer.add_media(mid, payload_types)
+
+    # -- sending ------------------------------------------------------------------------
+    def send_frame(self, ssrc: int, frame: bytes, now: float, timestamp: int | None = None) -> None:
+        sender = self.senders[ssrc]
+        sender.send_frame(frame, now, timestamp)
+        self._schedule_report(now)
+
+    def _schedule_report(self, now: float) -> None:
+        if self._next_report is None:
+            self._next_report = now + self.rtcp_interval * self._rng.uniform(0.5, 1.5)
+
+    # -- DatagramEngine ----------------------------------------------------------------
+    def receive_datagram(self, data: bytes, now: float) -> None:
+        if len(data) < 2 or not 128 <= data[0] <= 191:
+            self.stats.dropped_malformed += 1
+            return
+        if 192 <= data[1] <= 223:
+            self._receive_rtcp(data, now)
+        else:
+            self._receive_rtp(data, now)
+        self._collect_feedback(now)
+
+    def _receive_rtp(self, data: bytes, now: float) -> None:
+        if self.srtp is not None:
+            plain = self.srtp.unprotect(data)
+            if plain is None:
+                self.stats.dropped_srtp += 1
+                return
+            data = plain
+        try:
+            packet = RtpPacket.parse(data)
+            route = self.demuxer.route(packet)
+            if self.transport_feedback is not None and self.extensions.transport_wide_cc_id:
+                sequence = self.extensions.get_transport_sequence_number(packet)
+                if sequence is not None:
+                    self.transport_feedback.record(sequence, now)
+        except RtpParseError:
+            self.stats.dropped_malformed += 1
+            return
+        self.stats.rtp_received += 1
+        receiver = self.receivers.get(packet.ssrc) or self._receiver_by_rtx.get(packet.ssrc)
+        if receiver is None:
+            receiver = self._new_receiver(packet, route)
+            if receiver is None:
+                self.stats.dropped_unroutable += 1
+                return
+        try:
+            receiver.receive(packet, now)
+        except RtpParseError:
+            self.stats.dropped_malformed += 1
+        self._drain(receiver)
+        if self.receivers:
+            self._schedule_report(now)
+
+    def _new_receiver(self, packet: RtpPacket, route: Route | None) -> RtpReceiver | None:
+        if route is None:
+            return None
+        siblings = [
+            self.receivers[ssrc]
+            for ssrc, known in self._receiver_routes.items()
+            if known.mid == route.mid and ssrc in self.receivers
+        ]
+        is_rtx = route.repaired or any(
+            packet.payload_type == r.rtx_payload_type for r in siblings
+        )
+        if is_rtx:
+            for receiver in siblings:
+                if receiver.rtx_ssrc is None and (
+                    route.rid is None or self._receiver_routes[receiver.ssrc].rid == route.rid
+                ):
+                    receiver.rtx_ssrc = packet.ssrc
+                    self._receiver_by_rtx[packet.ssrc] = receiver
+                    return receiver
+            return None
+        factory = self._factories.get(route.mid)
+        if factory is None:
+            return None
+        created = factory(packet.ssrc, route)
+        if created is None:
+            return None
+        self.receivers[packet.ssrc] = created
+        self._receiver_routes[packet.ssrc] = route
+        return created
+
+    def _receive_rtcp(self, data: bytes, now: float) -> None:
+        if self.srtp is not None:
+            plain = self.srtp.unprotect_rtcp(data)
+            if plain is None:
+                self.stats.dropped_srtp += 1
+                return
+            data = plain
+        try:
+            packets = parse_rtcp(data)
+        except RtpParseError:
+            self.stats.dropped_malformed += 1
+            return
+        self.stats.rtcp_received += 1
+        for packet in packets:
+            self._route_rtcp(packet, now)
+
+    def _route_rtcp(self, packet: RtcpPacket, now: float) -> None:
+        senders = self.senders
+        if isinstance(packet, (SenderReport, ReceiverReport)):
+            if isinstance(packet, SenderReport):
+                receiver = self.receivers.get(packet.ssrc)
+                if receiver is not None:
+                    receiver.handle_rtcp(packet, now)
+            for block in packet.reports:
+                sender = senders.get(block.ssrc)
+                if sender is not None:
+                    sender.handle_rtcp(packet, now)
+                    self._drain(sender)
+        elif isinstance(packet, (GenericNack, PictureLossIndication, RtpFeedback, PayloadFeedback)):
+            sender = senders.get(packet.media_ssrc)
+            if sender is not None:
+                sender.handle_rtcp(packet, now)
+                self._drain(sender)
+        elif isinstance(packet, FullIntraRequest):
+            for entry in packet.entries:
+                sender = senders.get(entry.ssrc)
+                if sender is not None:
+                    sender.handle_rtcp(packet, now)
+                    self._drain(sender)
+        elif isinstance(packet, Remb):
+            for sender in {id(s): s for s in senders.values()}.values():
+                sender.handle_rtcp(packet, now)
+                self._drain(sender)
+                break
+        elif isinstance(packet, TransportWideFeedback):
+            self._events.append(TransportFeedbackReceived(tuple(packet.arrivals())))
+        elif isinstance(packet, ExtendedReport):
+            for xr_block in packet.blocks:
+                if isinstance(xr_block, ReceiverReferenceTime):
+                    for sender in {id(s): s for s in senders.values()}.values():
+                        sender.handle_rtcp(packet, now)
+                elif isinstance(xr_block, DlrrReport):
+                    receiver = self.receivers.get(packet.ssrc)
+                    if receiver is not None:
+                        receiver.handle_rtcp(packet, now)
+                        self._drain(receiver)
+        elif isinstance(packet, Goodbye):
+            for ssrc in packet.ssrcs:
+                if ssrc in self.receivers:
+                    self._events.append(StreamEnded(ssrc))
+
+    def _drain(self, stream: RtpSender | RtpReceiver) -> None:
+        while (event := stream.next_event()) is not None:
+            self._events.append(event)
+
+    def _collect_feedback(self, now: float) -> None:
+        feedback: list[RtcpPacket] = []
+        for receiver in self.receivers.values():
+            feedback.extend(receiver.feedback_to_send())
+        if self.transport_feedback is not None:
+            feedback.extend(self.transport_feedback.feedback(now))
+        if feedback:
+            if not self.reduced_size_rtcp:
+                # RFC 4585 §3.1: a compound packet starts with a report
+                feedback.insert(0, ReceiverReport(self.local_ssrc))
+            self._send_rtcp(feedback)
+
+    def _send_rtcp(self, packets: list[RtcpPacket]) -> None:
+        data = b"".join(bytes(p) for p in packets)
+        if self.srtp is not None:
+            data = self.srtp.protect_rtcp(data)
+        self._outgoing.append(data)
+        self.stats.rtcp_sent += 1
+
+    def _report(self, now: float) -> None:
+        blocks: list[ReportBlock] = []
+        for receiver in self.receivers.values():
+            block = receiver.report_block(now)
+            if block is not None:
+                blocks.append(block)
+        packets: list[RtcpPacket] = []
+        media_senders = [s for ssrc, s in self.senders.items() if ssrc == s.ssrc]
+        for index, sender in enumerate(media_senders):
+            packets.extend(sender.report(now, tuple(blocks[:31]) if index == 0 else ()))
+        if not media_senders:
+            packets.append(ReceiverReport(self.local_ssrc, tuple(blocks[:31])))
+            packets.append(
+                SourceDescription((SdesChunk(self.local_ssrc, ((1, self.cname.encode()),)),))
+            )
+        if self.receivers:
+            rrtr = ReceiverReferenceTime(ntp_from_seconds(now))
+            packets.append(ExtendedReport(self.local_ssrc, (rrtr,)))
+        self._send_rtcp(packets)
+
+    def datagrams_to_send(self, now: float) -> list[bytes]:
+        out: list[bytes] = []
+        for ssrc, sender in self.senders.items():
+            if ssrc == sender.ssrc:
+                out += sender.packets_to_send(now)
+        if out:
+            self.stats.rtp_sent += len(out)
+            if self.srtp is not None:
+                out = self.srtp.protect_many(out)
+        if self._outgoing:
+            out.extend(self._outgoing)
+            self._outgoing = []
+        return out
+
+    def get_timer(self) -> float | None:
+        timer = self._next_report
+        for receiver in self.receivers.values():
+            t = receiver.get_timer()
+            if t is not None and (timer is None or t < timer):
+                timer = t
+        if self.transport_feedback is not None:
+            t = self.transport_feedback.get_timer()
+            if t is not None and (timer is None or t < timer):
+                timer = t
+        return timer
+
+    def handle_timer(self, now: float) -> None:
+        if self._next_report is not None and now >= self._next_report:
+            self._next_report = now + self.rtcp_interval * self._rng.uniform(0.5, 1.5)
+            self._report(now)
+        for receiver in self.receivers.values():
+            t = receiver.get_timer()
+            if t is not None and now >= t:
+                receiver.handle_timer(now)
+                self._drain(receiver)
+        self._collect_feedback(now)
+
+    def next_event(self) -> object | None:
+        return self._events.pop(0) if self._events else None
+
+

@@ -1,0 +1,258 @@
+"""SRTP and SRTCP (RFC 3711, RFC 7714) through ``pylibsrtp``, keyed from DTLS.
+
+The DTLS handshake negotiates a protection profile (RFC 5764 §4.1.2) and
+exports ``2 * (key + salt)`` bytes labelled ``EXTRACTOR-dtls_srtp``;
+:func:`split_keying_material` cuts them per RFC 5764 §4.2. A
+:class:`SrtpSession` protects what we send with our write key and unprotects
+what we receive with the peer's; packets that fail authentication, are
+replayed, or are otherwise unusable are dropped and counted (the unprotect
+methods return ``None``), never raised to the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pylibsrtp
+
+__all__ = [
+    "SRTP_EXPORTER_LABEL",
+    "SrtpKeys",
+    "SrtpProfile",
+    "SrtpSession",
+    "SrtpStats",
+    "split_keying_material",
+]
+
+SRTP_EXPORTER_LABEL = b"EXTRACTOR-dtls_srtp"
+
+
+class SrtpProfile(enum.IntEnum):
+    """DTLS-SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2)."""
+
+    AES128_CM_HMAC_SHA1_80 = 0x0001
+    AES128_CM_HMAC_SHA1_32 = 0x0002
+    AEAD_AES_128_GCM = 0x0007
+    AEAD_AES_256_GCM = 0x0008
+
+    @property
+    def key_length(self) -> int:
+        return 32 if self is SrtpProfile.AEAD_AES_256_GCM else 16
+
+    @property
+    def salt_length(self) -> int:
+        # RFC 3711 §8.2: 112-bit salt for AES-CM; RFC 7714 §12: 96-bit for GCM.
+        return 12 if self in (SrtpProfile.AEAD_AES_128_GCM, SrtpProfile.AEAD_AES_256_GCM) else 14
+
+    @property
+    def keying_material_length(self) -> int:
+        """How many bytes to export from DTLS for this profile."""
+        return 2 * (self.key_length + self.salt_length)
+
+    @property
+    def openssl_name(self) -> str:
+        return {
+            SrtpProfile.AES128_CM_HMAC_SHA1_80: "SRTP_AES128_CM_SHA1_80",
+            SrtpProfile.AES128_CM_HMAC_SHA1_32: "SRTP_AES128_CM_SHA1_32",
+            SrtpProfile.AEAD_AES_128_GCM: "SRTP_AEAD_AES_128_GCM",
+            SrtpProfile.AEAD_AES_256_GCM: "SRTP_AEAD_AES_256_GCM",
+        }[self]
+
+    @property
+    def _pylibsrtp(self) -> int:
+        return {  # type: ignore[no-any-return]
+            SrtpProfile.AES128_CM_HMAC_SHA1_80: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+            SrtpProfile.AES128_CM_HMAC_SHA1_32: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
+            SrtpProfile.AEAD_AES_128_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM,
+            SrtpProfile.AEAD_AES_256_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM,
+        }[self]
+
+
+@dataclass(frozen=True)
+class SrtpKeys:
+    """Master keys and salts for each direction, from our point of view."""
+
+    profile: SrtpProfile
+    local_key: bytes
+    local_salt: bytes
+    remote_key: bytes
+    remote_salt: bytes
+
+
+def split_keying_material(
+    profile: SrtpProfile, material: bytes, is_client: bool
+) -> SrtpKeys:
+    """RFC 5764 §4.2: client_write_key | server_write_key | client_salt | server_salt.
+
+    The DTLS client writes with the client key, the server with the server key.
+    """
+    key, salt = profile.key_length, profile.salt_length
+    if len(material) != 2 * (key + salt):
+        raise ValueError(
+            f"{profile.name} needs {2 * (key + salt)} bytes of keying material, "
+            f"got {len(material)}"
+        )
+    client_key = material[:key]
+    server_key = material[key : 2 * key]
+    client_salt = material[2 * key : 2 * key + salt]
+    server_salt = material[2 * key + salt :]
+    if is_client:
+        return SrtpKeys(profile, client_key, client_salt, server_key, server_salt)
+    return SrtpKeys(profile, server_key, server_salt, client_key, client_salt)
+
+
+def _fast_call(
+    session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes]
+) -> Callable[[bytes], bytes]:
+    """``session.protect`` and friends without their per-call allocations.
+
+    pylibsrtp allocates a length cell and dereferences the context on every
+    call; here both are done once and the libsrtp function is called through
+    pylibsrtp's own cffi binding, on the session's own buffer. If this
+    pylibsrtp lays its session out differently, the public method is used.
+    """
+    try:
+        ffi, lib = getattr(pylibsrtp, "ffi"), getattr(pylibsrtp, "lib")  # noqa: B009
+        context = session._srtp[0]
+        cdata = session._cdata
+        buffer = session._buffer
+        call = getattr(lib, function)
+    except AttributeError:
+        return fallback
+    length = ffi.new("int *")
+    limit = len(cdata) - trailer
+    errors = pylibsrtp.ERRORS
+
+    def process(data: bytes) -> bytes:
+        n = len(data)
+        if n > limit:
+            raise ValueError("packet is too long")
+        length[0] = n
+        buffer[0:n] = data
+        code = call(context, cdata, length)
+        if code:
+            raise pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
+        return buffer[0 : length[0]]  # type: ignore[no-any-return]
+
+    # keep the session (which frees the context when collected) alive with it
+    process.session = session  # type: ignore[attr-defined]
+    return process
+
+
+@dataclass
+class SrtpStats:
+    """Counters of one session; every dropped packet lands in one of them."""
+
+    protected_rtp: int = 0
+    protected_rtcp: int = 0
+    unprotected_rtp: int = 0
+    unprotected_rtcp: int = 0
+    dropped_replay: int = 0
+    dropped_authentication: int = 0
+    dropped_other: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_replay + self.dropped_authentication + self.dropped_other
+
+
+class SrtpSession:
+    """Protects outgoing and unprotects incoming SRTP/SRTCP for one transport.
+
+    ``replay_window`` is the SRTP replay-list size (RFC 3711 §3.3.2; at least
+    64, and larger windows tolerate the deep reordering of retransmissions).
+    """
+
+    def __init__(self, keys: SrtpKeys, replay_window: int = 1024) -> None:
+        self.keys = keys
+        self.stats = SrtpStats()
+        profile = keys.profile._pylibsrtp
+        outbound = pylibsrtp.Policy(
+            key=keys.local_key + keys.local_salt,
+            ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+            srtp_profile=profile,
+        )
+        # A retransmission through RTX has its own SSRC and sequence number,
+        # but a caller may legitimately send one packet twice.
+        outbound.allow_repeat_tx = True
+        outbound.window_size = replay_window
+        inbound = pylibsrtp.Policy(
+            key=keys.remote_key + keys.remote_salt,
+            ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+            srtp_profile=profile,
+        )
+        inbound.window_size = replay_window
+        self._outbound = pylibsrtp.Session(policy=outbound)
+        self._inbound = pylibsrtp.Session(policy=inbound)
+        self._protect = _fast_call(self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN,
+                                   self._outbound.protect)
+        self._protect_rtcp = _fast_call(self._outbound, "srtp_protect_rtcp",
+                                        pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,
+                                        self._outbound.protect_rtcp)
+        self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0, self._inbound.unprotect)
+        self._unprotect_rtcp = _fast_call(self._inbound, "srtp_unprotect_rtcp", 0,
+                                          self._inbound.unprotect_rtcp)
+
+    @classmethod
+    def from_keying_material(
+        cls, profile: SrtpProfile, material: bytes, is_client: bool, replay_window: int = 1024
+    ) -> SrtpSession:
+        return cls(split_keying_material(profile, material, is_client), replay_window)
+
+    @classmethod
+    def from_handshake(cls, event: object, replay_window: int = 1024) -> SrtpSession:
+        """From the DTLS layer's ``HandshakeComplete`` event (its ``is_client``,
+        ``srtp_profile`` and ``srtp_keying_material``)."""
+        profile = getattr(event, "srtp_profile", None)
+        material = getattr(event, "srtp_keying_material", None)
+        if profile is None or material is None:
+            raise ValueError("the DTLS handshake negotiated no SRTP profile")
+        return cls.from_keying_material(
+            SrtpProfile(int(profile)), bytes(material), bool(getattr(event, "is_client")),  # noqa: B009
+            replay_window,
+        )
+
+    def protect(self, packet: bytes) -> bytes:
+        """Encrypt and authenticate one RTP packet (our own data: errors raise)."""
+        self.stats.protected_rtp += 1
+        return self._protect(packet)
+
+    def protect_many(self, packets: list[bytes]) -> list[bytes]:
+        """:meth:`protect` for a batch (one call per packet saved)."""
+        self.stats.protected_rtp += len(packets)
+        protect = self._protect
+        return [protect(packet) for packet in packets]
+
+    def protect_rtcp(self, packet: bytes) -> bytes:
+        self.stats.protected_rtcp += 1
+        return self._protect_rtcp(packet)
+
+    def unprotect(self, packet: bytes) -> bytes | None:
+        """The plain RTP packet, or None when dropped (replayed, forged, malformed)."""
+        try:
+            plain: bytes = self._unprotect(packet)
+        except pylibsrtp.Error as exc:
+            self._count(exc)
+            return None
+        self.stats.unprotected_rtp += 1
+        return plain
+
+    def unprotect_rtcp(self, packet: bytes) -> bytes | None:
+        try:
+            plain: bytes = self._unprotect_rtcp(packet)
+        except pylibsrtp.Error as exc:
+            self._count(exc)
+            return None
+        self.stats.unprotected_rtcp += 1
+        return plain
+
+    def _count(self, exc: Exception) -> None:
+        message = str(exc)
+        if "replay" in message:
+            self.stats.dropped_replay += 1
+        elif "auth" in message:
+            self.stats.dropped_authentication += 1
+        else:
+            self.stats.dropped_other += 1

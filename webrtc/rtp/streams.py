@@ -1,0 +1,1004 @@
+"""Sans-I/O RTP stream engines: one sender or receiver per SSRC.
+
+They exchange parsed :class:`RtpPacket` and RTCP packet objects, not bytes;
+:class:`webrtc.rtp.session.MediaSession` puts them on a transport (SRTP,
+BUNDLE demultiplexing, RTCP compounds). Times are the caller's ``now``.
+
+- :class:`RtpSender`: sequence numbers and timestamps, a bounded history,
+  RTX retransmission (RFC 4588) answering generic NACKs (RFC 4585), sender
+  reports and SDES, abs-send-time and transport-wide sequence numbers stamped
+  on every packet that goes out, RTT from report blocks (RFC 3550 §6.4.1).
+- :class:`RtpReceiver`: RFC 3550 appendix A statistics, report blocks with
+  LSR/DLSR, NACK generation with retries and a give-up time, RRTR/DLRR
+  (RFC 3611) for the receiver's own RTT, a :class:`JitterBuffer` that
+  assembles frames and reports lost ones, and keyframe requests (PLI, FIR).
+- :class:`TransportFeedbackGenerator`: transport-wide congestion control
+  feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
+from webrtc.rtp.extensions import HeaderExtensionMap
+from webrtc.rtp.jitterbuffer import AssembledFrame, JitterBuffer, LostFrames
+from webrtc.rtp.packet import RtpPacket
+from webrtc.rtp.rtcp import (
+    DlrrReport,
+    DlrrSubBlock,
+    ExtendedReport,
+    FirEntry,
+    FullIntraRequest,
+    GenericNack,
+    PictureLossIndication,
+    ReceiverReferenceTime,
+    ReceiverReport,
+    Remb,
+    ReportBlock,
+    RtcpPacket,
+    SdesChunk,
+    SenderReport,
+    SourceDescription,
+    TransportWideFeedback,
+)
+
+__all__ = [
+    "FrameLost",
+    "FrameReceived",
+    "KeyframeRequested",
+    "ReceiverStatistics",
+    "RembReceived",
+    "RoundTripTimeMeasured",
+    "RtpReceiver",
+    "RtpSender",
+    "TransportFeedbackGenerator",
+    "TransportFeedbackReceived",
+    "TransportSequenceCounter",
+    "ntp_from_seconds",
+    "unwrap_sequence",
+]
+
+_U16 = struct.Struct("!H")
+
+
+def ntp_from_seconds(seconds: float) -> int:
+    """A 64-bit NTP-format timestamp (32.32 fixed point) for ``seconds``."""
+    return int(seconds * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+
+
+def _middle32(ntp: int) -> int:
+    """RFC 3550 §6.4.1: LSR is the middle 32 bits of the 64-bit NTP timestamp."""
+    return (ntp >> 16) & 0xFFFFFFFF
+
+
+def unwrap_sequence(sequence: int, reference: int) -> int:
+    """The extended sequence number closest to ``reference`` with these 16 bits."""
+    return reference + ((sequence - reference + 0x8000) & 0xFFFF) - 0x8000
+
+
+# -- events ------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameReceived:
+    """A complete frame. ``decodable`` is False for a delta frame following a loss
+    until the next keyframe; ``delay`` is its time in the jitter buffer."""
+
+    ssrc: int
+    timestamp: int
+    data: bytes
+    keyframe: bool
+    decodable: bool
+    delay: float
+
+
+@dataclass(frozen=True)
+class FrameLost:
+    ssrc: int
+    timestamps: tuple[int, ...]
+    keyframe_lost: bool
+
+
+@dataclass(frozen=True)
+class KeyframeRequested:
+    """The remote asked our sender ``ssrc`` for a keyframe (PLI or FIR)."""
+
+    ssrc: int
+    method: str
+
+
+@dataclass(frozen=True)
+class RoundTripTimeMeasured:
+    ssrc: int
+    rtt: float
+
+
+@dataclass(frozen=True)
+class RembReceived:
+    bitrate: int
+    ssrcs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TransportFeedbackReceived:
+    """Per transport sequence number, the remote arrival time (seconds, on the
+    remote's reference clock) or None when reported lost."""
+
+    arrivals: tuple[tuple[int, float | None], ...]
+
+
+class TransportSequenceCounter:
+    """The transport-wide sequence number, shared by every sender of a transport."""
+
+    def __init__(self, start: int = 1) -> None:
+        self.value = start & 0xFFFF
+
+    def next(self) -> int:
+        value = self.value
+        self.value = (value + 1) & 0xFFFF
+        return value
+
+
+# A packet in the retransmission history: (timestamp, marker, payload, extra extensions)
+_Sent = tuple[int, bool, bytes, "dict[int, bytes] | None"]
+
+
+class _Layout:
+    """A precompiled header for one SSRC: the fixed header, the extension block
+    with the static elements (MID, RID) already encoded, and slots for the
+    send-time elements (abs-send-time, transport-wide sequence number), all in
+    one struct (RFC 8285 one-byte form). ``None`` when the one-byte form does
+    not fit: the general :class:`RtpPacket` path is used then."""
+
+    __slots__ = ("abs_send_time", "ast_header", "header", "static", "transport_wide", "tw_header",
+                 "words")
+
+    def __init__(
+        self, static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
+    ) -> None:
+        block = b"".join(bytes(((i << 4) | (len(v) - 1),)) + v for i, v in static.items())
+        size = len(block) + (4 if abs_send_time_id else 0) + (3 if transport_wide_id else 0)
+        padding = -size % 4
+        fmt = "!BBHII"
+        if size:
+            fmt += f"HH{len(block)}s"
+            if abs_send_time_id:
+                fmt += "I"
+            if transport_wide_id:
+                fmt += "BH"
+            fmt += f"{padding}x"
+        self.header = struct.Struct(fmt)
+        self.static = block
+        self.words = (size + padding) // 4
+        self.abs_send_time = abs_send_time_id is not None
+        self.ast_header = ((abs_send_time_id or 0) << 4 | 2) << 24
+        self.transport_wide = transport_wide_id is not None
+        self.tw_header = (transport_wide_id or 0) << 4 | 1
+
+    @staticmethod
+    def build(
+        static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
+    ) -> _Layout | None:
+        for ext_id, value in static.items():
+            if not 1 <= ext_id <= 14 or not 1 <= len(value) <= 16:
+                return None
+        for dynamic_id in (abs_send_time_id, transport_wide_id):
+            if dynamic_id is not None and not 1 <= dynamic_id <= 14:
+                return None
+        return _Layout(static, abs_send_time_id, transport_wide_id)
+
+
+class RtpSender:
+    """One outgoing RTP stream (SSRC), with optional RTX.
+
+    ``randbytes`` seeds the initial sequence number and timestamp (RFC 3550
+    §5.1 wants them random) and ``rng`` jitters the report interval (§6.3.5).
+    Packets are serialized as they leave (:meth:`packets_to_send`), with the
+    abs-send-time and transport-wide sequence number of that moment.
+    """
+
+    def __init__(
+        self,
+        ssrc: int,
+        payload_type: int,
+        clock_rate: int,
+        *,
+        codec: PayloadCodec | None = None,
+        extensions: HeaderExtensionMap | None = None,
+        mid: str | None = None,
+        rid: str | None = None,
+        rtx_ssrc: int | None = None,
+        rtx_payload_type: int | None = None,
+        cname: str = "webrtc",
+        transport_sequence: TransportSequenceCounter | None = None,
+        max_payload_size: int = 1200,
+        history_size: int = 2048,
+        history_age: float = 2.0,
+        report_interval: float = 1.0,
+        randbytes: object = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        urandom = randbytes if callable(randbytes) else os.urandom
+        seed = bytes(urandom(8))
+        self.ssrc = ssrc
+        self.payload_type = payload_type
+        self.clock_rate = clock_rate
+        self.codec = codec
+        self._extensions = extensions or HeaderExtensionMap()
+        self.mid = mid
+        self.rid = rid
+        self.rtx_ssrc = rtx_ssrc
+        self.rtx_payload_type = rtx_payload_type
+        self.cname = cname
+        self.transport_sequence = transport_sequence
+        self.max_payload_size = max_payload_size
+        self.history_size = history_size
+        self.history_age = history_age
+        self.report_interval = report_interval
+        self._rng = rng or random.Random(seed)
+        self.sequence_number = int.from_bytes(seed[:2], "big")
+        self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
+        self.timestamp_offset = int.from_bytes(seed[4:8], "big")
+        self._history: dict[int, _Sent] = {}
+        self._retransmitted_at: dict[int, float] = {}
+        # (payload type, sequence, timestamp, ssrc, marker, payload, extra extensions, is_rtx)
+        self._outgoing: list[tuple[int, int, int, int, bool, bytes, dict[int, bytes] | None,
+                                   bool]] = []
+        self._layouts: dict[bool, _Layout | None] = {}
+        self._events: list[object] = []
+        self._last_timestamp: int | None = None
+        self._last_timestamp_time = 0.0
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.retransmissions = 0
+        self.rtt: float | None = None
+        self._next_report: float | None = None
+        self._rrtr: dict[int, tuple[int, float]] = {}  # remote ssrc -> (lrr, received at)
+        self._fir_sequence: dict[int, int] = {}
+        # the latest reception reports the remote sent about this stream
+        self.remote_reports: deque[ReportBlock] = deque(maxlen=256)
+
+    @property
+    def extensions(self) -> HeaderExtensionMap:
+        return self._extensions
+
+    @extensions.setter
+    def extensions(self, value: HeaderExtensionMap) -> None:
+        self._extensions = value
+        self._layouts.clear()
+
+    # -- sending -----------------------------------------------------------
+    def timestamp_for(self, now: float) -> int:
+        """The RTP timestamp of a frame captured at ``now``."""
+        return (self.timestamp_offset + int(now * self.clock_rate)) & 0xFFFFFFFF
+
+    def send_frame(
+        self, frame: bytes, now: float, timestamp: int | None = None
+    ) -> list[int]:
+        """Packetize ``frame`` with the codec and queue its packets; returns
+        their sequence numbers."""
+        if self.codec is None:
+            raise ValueError("send_frame needs a codec; use send_payload")
+        payloads = self.codec.packetize(frame, self.max_payload_size)
+        if timestamp is None:
+            timestamp = self.timestamp_for(now)
+        # send_payload, inlined: this is the per-packet hot path
+        history = self._history
+        outgoing = self._outgoing
+        size = self.history_size
+        payload_type, ssrc = self.payload_type, self.ssrc
+        sequence = self.sequence_number
+        last = len(payloads) - 1
+        octets = 0
+        sequences = []
+        for index, view in enumerate(payloads):
+            payload = bytes(view)
+            marker = index == last
+            history[sequence] = (timestamp, marker, payload, None)
+            history.pop((sequence - size) & 0xFFFF, None)
+            outgoing.append((payload_type, sequence, timestamp, ssrc, marker, payload, None, False))
+            octets += len(payload)
+            sequences.append(sequence)
+            sequence = (sequence + 1) & 0xFFFF
+        self.sequence_number = sequence
+        self.packets_sent += len(payloads)
+        self.octets_sent += octets
+        self._last_timestamp = timestamp
+        self._last_timestamp_time = now
+        if self._next_report is None:
+            self._next_report = now + self._interval()
+        return sequences
+
+    def send_payload(
+        self,
+        payload: bytes,
+        now: float,
+        timestamp: int | None = None,
+        marker: bool = False,
+        extensions: dict[int, bytes] | None = None,
+    ) -> int:
+        """Queue one packet with the next sequence number (returned). ``extensions``
+        adds per-packet header extensions (e.g. audio level) to MID/RID and the
+        send-time ones."""
+        if timestamp is None:
+            timestamp = self.timestamp_for(now)
+        sequence = self.sequence_number
+        self.sequence_number = (sequence + 1) & 0xFFFF
+        history = self._history
+        history[sequence] = (timestamp, marker, payload, extensions)
+        history.pop((sequence - self.history_size) & 0xFFFF, None)
+        self._outgoing.append(
+            (self.payload_type, sequence, timestamp, self.ssrc, marker, payload, extensions, False)
+        )
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        self._last_timestamp = timestamp
+        self._last_timestamp_time = now
+        if self._next_report is None:
+            self._next_report = now + self._interval()
+        return sequence
+
+    def _static_extensions(self, rtx: bool) -> dict[int, bytes]:
+        extensions = self._extensions
+        static: dict[int, bytes] = {}
+        if self.mid is not None and extensions.mid_id is not None:
+            static[extensions.mid_id] = self.mid.encode()
+        if self.rid is not None:
+            rid_id = extensions.repaired_rtp_stream_id_id if rtx else extensions.rtp_stream_id_id
+            if rid_id is not None:
+                static[rid_id] = self.rid.encode()
+        return static
+
+    def _layout(self, rtx: bool) -> _Layout | None:
+        try:
+            return self._layouts[rtx]
+        except KeyError:
+            extensions = self._extensions
+            layout = _Layout.build(
+                self._static_extensions(rtx),
+                extensions.abs_send_time_id,
+                extensions.transport_wide_cc_id if self.transport_sequence is not None else None,
+            )
+            self._layouts[rtx] = layout
+            return layout
+
+    def packets_to_send(self, now: float) -> list[bytes]:
+        """Serialized RTP packets (not yet SRTP-protected) to send now, stamped
+        with the send-time extensions of ``now``."""
+        if not self._outgoing:
+            return []
+        outgoing, self._outgoing = self._outgoing, []
+        abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
+        counter = self.transport_sequence
+        out = []
+        for payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx in outgoing:
+            layout = None if extra else self._layout(rtx)
+            b1 = payload_type | 0x80 if marker else payload_type
+            if layout is not None:
+                if layout.words == 0:
+                    header = layout.header.pack(0x80, b1, sequence, timestamp, ssrc)
+                elif layout.transport_wide and counter is not None:
+                    if layout.abs_send_time:
+                        header = layout.header.pack(
+                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                            layout.static, layout.ast_header | abs_send_time,
+                            layout.tw_header, counter.next(),
+                        )
+                    else:
+                        header = layout.header.pack(
+                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                            layout.static, layout.tw_header, counter.next(),
+                        )
+                elif layout.abs_send_time:
+                    header = layout.header.pack(
+                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                        layout.static, layout.ast_header | abs_send_time,
+                    )
+                else:
+                    header = layout.header.pack(
+                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words, layout.static
+                    )
+                out.append(header + payload)
+            else:
+                packet = RtpPacket(payload_type, sequence, timestamp, ssrc, payload, marker)
+                packet.extensions.update(self._static_extensions(rtx))
+                if extra:
+                    packet.extensions.update(extra)
+                extensions = self._extensions
+                if extensions.abs_send_time_id is not None:
+                    extensions.set_abs_send_time(packet, abs_send_time)
+                if extensions.transport_wide_cc_id is not None and counter is not None:
+                    extensions.set_transport_sequence_number(packet, counter.next())
+                out.append(bytes(packet))
+        return out
+
+    def retransmit(self, sequence_numbers: list[int], now: float) -> int:
+        """Queue RTX copies (RFC 4588 §4) of packets still in the history, or the
+        packets themselves without an RTX stream."""
+        count = 0
+        retransmitted_at = self._retransmitted_at
+        for sequence in sequence_numbers:
+            sent = self._history.get(sequence)
+            if sent is None:
+                continue
+            timestamp, marker, payload, extensions = sent
+            # one NACK packet may repeat a number, and two can cross in flight
+            if now - retransmitted_at.get(sequence, -1.0) < 0.005:
+                continue
+            # packets carry no send time; the RTP clock says how old they are
+            age = (((self._last_timestamp or 0) - timestamp) & 0xFFFFFFFF) / self.clock_rate
+            if age > self.history_age:
+                continue
+            retransmitted_at[sequence] = now
+            if len(retransmitted_at) > 2 * self.history_size:
+                retransmitted_at.clear()
+            if self.rtx_ssrc is not None and self.rtx_payload_type is not None:
+                self._outgoing.append((
+                    self.rtx_payload_type, self.rtx_sequence_number, timestamp,
+                    self.rtx_ssrc, marker, _U16.pack(sequence) + payload, extensions, True,
+                ))
+                self.rtx_sequence_number = (self.rtx_sequence_number + 1) & 0xFFFF
+            else:
+                self._outgoing.append((
+                    self.payload_type, sequence, timestamp, self.ssrc, marker, payload,
+                    extensions, False,
+                ))
+            self.retransmissions += 1
+            count += 1
+        return count
+
+    # -- RTCP --------------------------------------------------------------
+    def handle_rtcp(self, packet: RtcpPacket, now: float) -> None:
+        """Feedback and reports about this stream (the session routes them here)."""
+        if isinstance(packet, GenericNack):
+            self.retransmit(packet.lost, now)
+        elif isinstance(packet, PictureLossIndication):
+            self._events.append(KeyframeRequested(self.ssrc, "pli"))
+        elif isinstance(packet, FullIntraRequest):
+            for entry in packet.entries:
+                if entry.ssrc == self.ssrc and self._fir_sequence.get(
+                    packet.sender_ssrc
+                ) != entry.sequence_number:
+                    # RFC 5104 §4.3.1.2: a repeated sequence number is the same request
+                    self._fir_sequence[packet.sender_ssrc] = entry.sequence_number
+                    self._events.append(KeyframeRequested(self.ssrc, "fir"))
+        elif isinstance(packet, (ReceiverReport, SenderReport)):
+            for block in packet.reports:
+                if block.ssrc == self.ssrc:
+                    self.remote_reports.append(block)
+                    if block.lsr:
+                        self._measure_rtt(block, now)
+        elif isinstance(packet, ExtendedReport):
+            for xr_block in packet.blocks:
+                if isinstance(xr_block, ReceiverReferenceTime):
+                    self._rrtr[packet.ssrc] = (_middle32(xr_block.ntp_timestamp), now)
+        elif isinstance(packet, Remb):
+            self._events.append(RembReceived(packet.bitrate, packet.ssrcs))
+
+    def _measure_rtt(self, block: ReportBlock, now: float) -> None:
+        # RFC 3550 §6.4.1: RTT = A - LSR - DLSR, in 1/65536 s
+        arrival = _middle32(ntp_from_seconds(now))
+        rtt = ((arrival - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
+        if rtt < 1000:
+            self.rtt = rtt
+            self._events.append(RoundTripTimeMeasured(self.ssrc, rtt))
+
+    def report(self, now: float, reports: tuple[ReportBlock, ...] = ()) -> list[RtcpPacket]:
+        """An SR (with the given reception report blocks), SDES CNAME, and DLRR."""
+        if self._last_timestamp is None:
+            rtp_timestamp = self.timestamp_for(now)
+        else:
+            elapsed = now - self._last_timestamp_time
+            rtp_timestamp = (self._last_timestamp + int(elapsed * self.clock_rate)) & 0xFFFFFFFF
+        packets: list[RtcpPacket] = [
+            SenderReport(
+                self.ssrc,
+                ntp_from_seconds(now),
+                rtp_timestamp,
+                self.packets_sent & 0xFFFFFFFF,
+                self.octets_sent & 0xFFFFFFFF,
+                reports,
+            ),
+            SourceDescription((SdesChunk(self.ssrc, ((1, self.cname.encode()),)),)),
+        ]
+        if self._rrtr:
+            sub_blocks = tuple(
+                DlrrSubBlock(ssrc, lrr, int((now - received) * 65536) & 0xFFFFFFFF)
+                for ssrc, (lrr, received) in self._rrtr.items()
+            )
+            packets.append(ExtendedReport(self.ssrc, (DlrrReport(sub_blocks),)))
+            self._rrtr.clear()
+        return packets
+
+    def _interval(self) -> float:
+        return self.report_interval * self._rng.uniform(0.5, 1.5)
+
+    def report_due(self, now: float) -> bool:
+        if self._next_report is not None and now >= self._next_report:
+            self._next_report = now + self._interval()
+            return True
+        return False
+
+    def get_timer(self) -> float | None:
+        return self._next_report
+
+    def next_event(self) -> object | None:
+        return self._events.pop(0) if self._events else None
+
+
+# -- receiving -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ReceiverStatistics:
+    """RFC 3550 appendix A.3 and A.8 figures for one source."""
+
+    packets_received: int
+    extended_highest_sequence: int
+    cumulative_lost: int
+    fraction_lost: float
+    jitter: float  # seconds
+    jitter_rtp_units: int
+
+
+class _NackState:
+    __slots__ = ("noticed", "retries", "sent_at")
+
+    def __init__(self, noticed: float) -> None:
+        self.noticed = noticed
+        self.sent_at: float | None = None
+        self.retries = 0
+
+
+_MAX_DROPOUT = 3000
+_MAX_MISORDER = 100
+
+
+class RtpReceiver:
+    """One incoming RTP stream (SSRC) and its RTX stream.
+
+    NACKs: a missing packet is asked for ``nack_delay`` after a later one reveals
+    the gap (so that mere reordering does not cost a retransmission), then
+    again every ``nack_retry_factor`` * RTT (at least ``nack_min_interval``) up to
+    ``nack_max_retries`` times, and given up ``nack_give_up`` seconds after it
+    was noticed; with ``nack=False`` a gap is given up after ``reorder_window``.
+    Given-up packets break their frame in the jitter buffer, which then
+    requests a keyframe (``keyframe_request`` "pli" or "fir", at most once per
+    ``keyframe_request_interval`` until one arrives).
+    """
+
+    def __init__(
+        self,
+        ssrc: int,
+        clock_rate: int,
+        *,
+        local_ssrc: int,
+        codec: Depacketizer | None = None,
+        payload_type: int | None = None,
+        rtx_ssrc: int | None = None,
+        rtx_payload_type: int | None = None,
+        nack: bool = True,
+        nack_delay: float = 0.005,
+        nack_retry_factor: float = 0.5,
+        nack_min_interval: float = 0.01,
+        nack_max_retries: int = 10,
+        nack_give_up: float = 1.0,
+        reorder_window: float = 0.05,
+        initial_rtt: float = 0.1,
+        keyframe_request: str | None = "pli",
+        keyframe_request_interval: float = 0.3,
+        max_nack_list: int = 1000,
+    ) -> None:
+        self.ssrc = ssrc
+        self.clock_rate = clock_rate
+        self.local_ssrc = local_ssrc
+        self.payload_type = payload_type
+        self.rtx_ssrc = rtx_ssrc
+        self.rtx_payload_type = rtx_payload_type
+        self.nack = nack
+        self.nack_delay = nack_delay
+        self.nack_retry_factor = nack_retry_factor
+        self.nack_min_interval = nack_min_interval
+        self.nack_max_retries = nack_max_retries
+        self.nack_give_up = nack_give_up
+        self.reorder_window = reorder_window
+        self.rtt = initial_rtt
+        self.rtt_measured: float | None = None
+        self.keyframe_request = keyframe_request
+        self.keyframe_request_interval = keyframe_request_interval
+        self.max_nack_list = max_nack_list
+        codec = codec or OpusCodec()
+        self.jitter_buffer = JitterBuffer(codec, isinstance(codec, (OpusCodec, G711Codec)))
+        self._events: list[object] = []
+        self._feedback: list[RtcpPacket] = []
+        # RFC 3550 A.1 state
+        self._base: int | None = None
+        self._max = 0  # extended highest sequence number
+        self._bad_sequence: int | None = None
+        self.packets_received = 0
+        self._expected_prior = 0
+        self._received_prior = 0
+        self._transit: int | None = None
+        self._jitter = 0.0
+        # SR bookkeeping for LSR/DLSR
+        self._last_sr: int = 0
+        self._last_sr_time = 0.0
+        self._missing: dict[int, _NackState] = {}
+        self._next_nack_check: float | None = None
+        self._awaiting_keyframe = False
+        self._last_keyframe_request = -1e9
+        self._fir_sequence = 0
+        self._now = 0.0
+        self._first_arrival: float | None = None
+        self.nacks_sent = 0
+        self.keyframe_requests = 0
+        self.rtx_received = 0
+        self.duplicates = 0
+
+    # -- packets -------------------------------------------------------------
+    def receive(self, packet: RtpPacket, now: float) -> None:
+        """A media or RTX packet for this stream."""
+        self._now = now
+        if packet.ssrc == self.rtx_ssrc or (
+            self.rtx_payload_type is not None
+            and packet.payload_type == self.rtx_payload_type
+            and packet.ssrc != self.ssrc
+        ):
+            self._receive_rtx(packet, now)
+            return
+        if packet.ssrc != self.ssrc:
+            return
+        if self.payload_type is None:
+            self.payload_type = packet.payload_type
+        sequence = self._update_sequence(packet.sequence_number)
+        if sequence is None:
+            return
+        self.packets_received += 1
+        # RFC 3550 A.8: interarrival jitter in RTP timestamp units
+        arrival = int(now * self.clock_rate)
+        transit = arrival - packet.timestamp
+        if self._transit is not None:
+            d = abs(((transit - self._transit + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
+            self._jitter += (d - self._jitter) / 16.0
+        self._transit = transit
+        self._deliver(sequence, packet, now)
+
+    def _receive_rtx(self, packet: RtpPacket, now: float) -> None:
+        if len(packet.payload) < 2:
+            return
+        self.rtx_received += 1
+        original = _U16.unpack_from(packet.payload)[0]
+        if self._base is None:
+            return
+        sequence = unwrap_sequence(original, self._max)
+        if sequence in self._missing or sequence > self._max:
+            self._deliver(
+                sequence,
+                RtpPacket(
+                    self.payload_type or 0,
+                    original,
+                    packet.timestamp,
+                    self.ssrc,
+                    packet.payload[2:],
+                    packet.marker,
+                ),
+                now,
+            )
+        else:
+            self.duplicates += 1
+
+    def _update_sequence(self, sequence_number: int) -> int | None:
+        """RFC 3550 A.1, on extended numbers; None when the packet is dropped."""
+        if self._base is None:
+            self._base = self._max = sequence_number
+            self._first_arrival = self._now
+            return sequence_number
+        extended = unwrap_sequence(sequence_number, self._max)
+        delta = extended - self._max
+        if 0 < delta < _MAX_DROPOUT:
+            gap_start = self._max + 1
+            self._max = extended
+            self._notice_gap(gap_start, extended)
+        elif delta <= 0 and -delta <= _MAX_MISORDER:
+            if extended < self._base and self.packets_received < _MAX_MISORDER:
+                # the stream's first packets arrived out of order: count from the earliest
+                self._notice_gap(extended + 1, self._base)
+                self._base = extended
+        elif self._bad_sequence is not None and sequence_number == self._bad_sequence:
+            # two sequential packets after a jump: the source restarted (A.1)
+            self._base = self._max = extended
+            self._expected_prior = self._received_prior = self.packets_received = 0
+            self._missing.clear()
+            self._bad_sequence = None
+            return extended
+        else:
+            self._bad_sequence = (sequence_number + 1) & 0xFFFF
+            return None
+        return extended
+
+    def _notice_gap(self, first: int, end: int) -> None:
+        # sequence numbers first .. end-1 are missing for now
+        if end - first > self.max_nack_list:
+            first = end - self.max_nack_list
+        now = self._now
+        for sequence in range(first, end):
+            if sequence not in self._missing:
+                self._missing[sequence] = _NackState(now)
+                self.jitter_buffer.notice_missing(sequence, now)
+        if self._missing and self._next_nack_check is None:
+            self._next_nack_check = now
+
+    def _deliver(self, sequence: int, packet: RtpPacket, now: float) -> None:
+        self._now = now
+        if sequence > self._max:  # an RTX ahead of the media (reordering)
+            self._notice_gap(self._max + 1, sequence)
+            self._max = sequence
+        self._missing.pop(sequence, None)
+        self.jitter_buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        self._drain_jitter_buffer(now)
+
+    def _drain_jitter_buffer(self, now: float) -> None:
+        for item in self.jitter_buffer.pop():
+            if isinstance(item, AssembledFrame):
+                if item.keyframe:
+                    self._awaiting_keyframe = False
+                self._events.append(
+                    FrameReceived(
+                        self.ssrc,
+                        item.timestamp,
+                        item.data,
+                        item.keyframe,
+                        not self._awaiting_keyframe,
+                        now - item.noticed,
+                    )
+                )
+            elif isinstance(item, LostFrames):
+                self._events.append(FrameLost(self.ssrc, item.timestamps, item.keyframe_lost))
+                if not self.jitter_buffer.single_packet_frames:
+                    self._awaiting_keyframe = True
+                    self.request_keyframe(now)
+
+    def receive_packet(self, packet: RtpPacket, now: float) -> None:
+        """Alias of :meth:`receive` with the session's naming."""
+        self._now = now
+        self.receive(packet, now)
+
+    # -- keyframes -----------------------------------------------------------
+    def request_keyframe(self, now: float, force: bool = False) -> None:
+        """Queue a PLI or FIR (rate limited unless ``force``)."""
+        if self.keyframe_request is None:
+            return
+        # the same expression as get_timer, so a timer at that instant always acts
+        if not force and now < self._last_keyframe_request + self.keyframe_request_interval:
+            return
+        self._last_keyframe_request = now
+        self.keyframe_requests += 1
+        if self.keyframe_request == "fir":
+            self._fir_sequence = (self._fir_sequence + 1) & 0xFF
+            self._feedback.append(
+                FullIntraRequest(self.local_ssrc, (FirEntry(self.ssrc, self._fir_sequence),))
+            )
+        else:
+            self._feedback.append(PictureLossIndication(self.local_ssrc, self.ssrc))
+
+    # -- timers: NACK retries and give-ups --------------------------------------
+    def get_timer(self) -> float | None:
+        timer = self._next_nack_check
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            head = self._first_arrival + (self.nack_give_up if self.nack else self.reorder_window)
+            if timer is None or head < timer:
+                timer = head
+        if self._awaiting_keyframe and self.keyframe_request is not None:
+            retry = self._last_keyframe_request + self.keyframe_request_interval
+            if timer is None or retry < timer:
+                timer = retry
+        return timer
+
+    def handle_timer(self, now: float) -> None:
+        self._now = now
+        if self._first_arrival is not None and self.jitter_buffer.waiting_for_start():
+            wait = self.nack_give_up if self.nack else self.reorder_window
+            if now >= self._first_arrival + wait:
+                # the first frame's start never came: resynchronize on the next one
+                self.jitter_buffer.skip_head()
+                self._drain_jitter_buffer(now)
+        if self._awaiting_keyframe:
+            self.request_keyframe(now)
+        if self._next_nack_check is None or now < self._next_nack_check:
+            return
+        retry_interval = max(self.rtt * self.nack_retry_factor, self.nack_min_interval)
+        give_up = self.nack_give_up if self.nack else self.reorder_window
+        to_nack: list[int] = []
+        lost: list[int] = []
+        next_check: float | None = None
+        for sequence, state in self._missing.items():
+            deadline = state.noticed + give_up
+            if now >= deadline or (
+                state.retries >= self.nack_max_retries
+                and state.sent_at is not None
+                and now >= state.sent_at + retry_interval
+            ):
+                lost.append(sequence)
+                continue
+            due = deadline
+            if self.nack:
+                if state.retries < self.nack_max_retries:
+                    if state.sent_at is None:
+                        first_due = state.noticed + self.nack_delay
+                        if now >= first_due:
+                            to_nack.append(sequence)
+                            state.sent_at = now
+                            state.retries += 1
+                            due = min(due, now + retry_interval)
+                        else:
+                            due = min(due, first_due)
+                    else:
+                        if now >= state.sent_at + retry_interval:
+                            to_nack.append(sequence)
+                            state.sent_at = now
+                            state.retries += 1
+                        due = min(due, state.sent_at + retry_interval)
+                else:
+                    due = min(due, (state.sent_at or now) + retry_interval)
+            if next_check is None or due < next_check:
+                next_check = due
+        for sequence in lost:
+            del self._missing[sequence]
+            self.jitter_buffer.mark_lost(sequence)
+        if to_nack:
+            self.nacks_sent += 1
+            self._feedback.append(
+                GenericNack.from_lost(self.local_ssrc, self.ssrc, [s & 0xFFFF for s in to_nack])
+            )
+        self._next_nack_check = next_check
+        self._drain_jitter_buffer(now)
+
+    # -- RTCP --------------------------------------------------------------------
+    def handle_rtcp(self, packet: RtcpPacket, now: float) -> None:
+        if isinstance(packet, SenderReport) and packet.ssrc == self.ssrc:
+            self._last_sr = _middle32(packet.ntp_timestamp)
+            self._last_sr_time = now
+        elif isinstance(packet, ExtendedReport) and packet.ssrc == self.ssrc:
+            for block in packet.blocks:
+                if isinstance(block, DlrrReport):
+                    for sub in block.sub_blocks:
+                        if sub.ssrc == self.local_ssrc and sub.lrr:
+                            arrival = _middle32(ntp_from_seconds(now))
+                            rtt = ((arrival - sub.lrr - sub.dlrr) & 0xFFFFFFFF) / 65536.0
+                            if rtt < 1000:
+                                self.rtt = self.rtt_measured = rtt
+                                self._events.append(RoundTripTimeMeasured(self.ssrc, rtt))
+
+    def feedback_to_send(self) -> list[RtcpPacket]:
+        """NACK, PLI and FIR packets waiting to go out (sent immediately)."""
+        out, self._feedback = self._feedback, []
+        return out
+
+    def statistics(self) -> ReceiverStatistics:
+        expected = 0 if self._base is None else self._max - self._base + 1
+        lost = expected - self.packets_received
+        expected_interval = expected - self._expected_prior
+        received_interval = self.packets_received - self._received_prior
+        lost_interval = expected_interval - received_interval
+        fraction = 0.0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = lost_interval / expected_interval
+        return ReceiverStatistics(
+            self.packets_received,
+            self._max,
+            lost,
+            fraction,
+            self._jitter / self.clock_rate,
+            int(self._jitter),
+        )
+
+    def report_block(self, now: float) -> ReportBlock | None:
+        """RFC 3550 §6.4.1 report block for this source; starts a new interval."""
+        if self._base is None:
+            return None
+        expected = self._max - self._base + 1
+        lost = expected - self.packets_received
+        expected_interval = expected - self._expected_prior
+        received_interval = self.packets_received - self._received_prior
+        self._expected_prior = expected
+        self._received_prior = self.packets_received
+        lost_interval = expected_interval - received_interval
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        lost = max(-0x800000, min(0x7FFFFF, lost))
+        dlsr = 0
+        if self._last_sr:
+            dlsr = int((now - self._last_sr_time) * 65536) & 0xFFFFFFFF
+        return ReportBlock(
+            self.ssrc,
+            fraction,
+            lost,
+            self._max & 0xFFFFFFFF,
+            int(self._jitter) & 0xFFFFFFFF,
+            self._last_sr,
+            dlsr,
+        )
+
+    def reference_time(self, now: float) -> ExtendedReport:
+        """An RRTR block (RFC 3611 §4.4) so the sender can answer with DLRR."""
+        return ExtendedReport(self.local_ssrc, (ReceiverReferenceTime(ntp_from_seconds(now)),))
+
+    def next_event(self) -> object | None:
+        return self._events.pop(0) if self._events else None
+
+
+class TransportFeedbackGenerator:
+    """Collects (transport sequence number, arrival) and emits feedback every
+    ``interval`` seconds (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1)."""
+
+    def __init__(self, sender_ssrc: int, media_ssrc: int = 0, interval: float = 0.1) -> None:
+        self.sender_ssrc = sender_ssrc
+        self.media_ssrc = media_ssrc
+        self.interval = interval
+        self._arrivals: dict[int, float] = {}
+        self._next_expected: int | None = None  # extended
+        self._highest: int | None = None
+        self._feedback_count = 0
+        self._next_send: float | None = None
+
+    def record(self, sequence: int, now: float) -> None:
+        if self._highest is None:
+            extended = sequence
+            self._next_expected = sequence
+        else:
+            extended = unwrap_sequence(sequence, self._highest)
+        assert self._next_expected is not None
+        if extended < self._next_expected:
+            return  # already reported
+        self._arrivals[extended] = now
+        if self._highest is None or extended > self._highest:
+            self._highest = extended
+        if self._next_send is None:
+            self._next_send = now + self.interval
+
+    def get_timer(self) -> float | None:
+        return self._next_send
+
+    def feedback(self, now: float) -> list[TransportWideFeedback]:
+        """Feedback for everything recorded since the last call (when due)."""
+        if self._next_send is None or now < self._next_send or self._highest is None:
+            return []
+        assert self._next_expected is not None
+        self._next_send = None
+        base = self._next_expected
+        count = min(self._highest - base + 1, 0xFFFF)
+        arrivals = self._arrivals
+        first_arrival = min(arrivals.values())
+        reference = int(first_arrival * 1000 // 64)
+        current_us = reference * 64000
+        statuses: list[int] = []
+        deltas: list[int] = []
+        for extended in range(base, base + count):
+            arrival = arrivals.get(extended)
+            if arrival is None:
+                statuses.append(0)
+                continue
+            arrival_us = round(arrival * 1e6)
+            delta = (arrival_us - current_us) // 250
+            current_us += delta * 250
+            if 0 <= delta <= 255:
+                statuses.append(1)
+            else:
+                delta = max(-32768, min(32767, delta))
+                statuses.append(2)
+            deltas.append(delta)
+        self._next_expected = base + count
+        self._arrivals = {k: v for k, v in arrivals.items() if k >= self._next_expected}
+        packet = TransportWideFeedback(
+            self.sender_ssrc,
+            self.media_ssrc,
+            base & 0xFFFF,
+            reference & 0xFFFFFF if reference >= 0 else reference,
+            self._feedback_count & 0xFF,
+            tuple(statuses),
+            tuple(deltas),
+        )
+        self._feedback_count += 1
+        return [packet]
