@@ -264,6 +264,7 @@ def test_get_stats_shapes() -> None:
         data = next(s for s in report.of_type("data-channel") if s.label == "test")
         assert data.messagesSent == 1 and data.bytesSent == 5000
         assert data.state == "open"
+        assert report["P"].dataChannelsOpened == 1 and report["P"].dataChannelsClosed == 0
         await offerer.close()
         await answerer.close()
 

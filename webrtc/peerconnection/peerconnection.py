@@ -93,6 +93,8 @@ class RTCPeerConnection(EventEmitter):
         self._pending_remote: RTCSessionDescription | None = None
         self._local_mid = "0"
         self._local_mline_index = 0
+        self._channels_opened = 0  # W3C RTCPeerConnectionStats counters
+        self._channels_closed = 0
         self._remote_params: jsep.RemoteParameters | None = None
         self._remote_candidates: list[Candidate] = []
         self._remote_end_of_candidates = False
@@ -409,6 +411,7 @@ class RTCPeerConnection(EventEmitter):
                 self._open_channel(channel)
 
     def on_channel_opened(self, event: ChannelOpened) -> None:
+        self._channels_opened += 1
         channel = self._channels.get(event.stream_id)
         if channel is None and event.remote:
             channel = RTCDataChannel(event.label, ordered=event.ordered,
@@ -433,6 +436,7 @@ class RTCPeerConnection(EventEmitter):
     def on_channel_closed(self, stream_id: int) -> None:
         channel = self._channels.pop(stream_id, None)
         if channel is not None:
+            self._channels_closed += 1
             channel._set_closed()
 
     def on_buffered_amount_low(self, stream_id: int) -> None:

@@ -58,8 +58,8 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
     transport = pc._transport
     channels = list(pc._channels.values())
     add(RTCStats(id="P", type="peer-connection", timestamp=timestamp,
-                 dataChannelsOpened=sum(1 for c in channels if c.readyState == "open"),
-                 dataChannelsClosed=0))
+                 dataChannelsOpened=pc._channels_opened,
+                 dataChannelsClosed=pc._channels_closed))
     certificate = transport.certificate
     fingerprint = pc._fingerprints[0]
     add(RTCStats(id="CF-local", type="certificate", timestamp=timestamp,
