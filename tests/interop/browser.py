@@ -100,9 +100,11 @@ def setup_namespace(workdir: Path, mdns_link: bool = False) -> str | None:
         ["ip", "route", "add", "default", "dev", "lo", "src", "127.0.0.1"],
         ["ip", "route", "add", "unreachable", "255.255.255.255/32"],
     ]
-    resolv = workdir / "resolv.conf"
-    resolv.write_text("nameserver 127.0.0.1\n")
-    commands.append(["mount", "--bind", str(resolv), "/etc/resolv.conf"])
+    if Path("/etc/resolv.conf").exists():
+        # Name lookups stay inside too (the bind mount is private to the namespace).
+        resolv = workdir / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.1\n")
+        commands.append(["mount", "--bind", str(resolv), "/etc/resolv.conf"])
     for command in commands:
         subprocess.run(command, check=True)
     if not mdns_link:
