@@ -406,3 +406,26 @@ def test_answer_to_an_offer_with_media_first_points_candidates_at_the_data_secti
         await answerer.close()
 
     run(main())
+
+
+def test_add_ice_candidate_accepts_aiortc_candidates_and_dicts() -> None:
+    aiortc_sdp = pytest.importorskip("aiortc.sdp", reason="aiortc not installed")
+
+    async def main() -> None:
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        offerer.createDataChannel("x")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        theirs = aiortc_sdp.candidate_from_sdp(
+            "7 1 udp 2130706431 127.0.0.1 40000 typ host")
+        theirs.sdpMid = "0"
+        await answerer.addIceCandidate(theirs)
+        await answerer.addIceCandidate({"candidate": "candidate:8 1 udp 2130706431 127.0.0.1 "
+                                        "40001 typ host", "sdpMid": "0", "sdpMLineIndex": 0})
+        ports = {c.port for c in answerer._remote_candidates}
+        assert {40000, 40001} <= ports
+        await offerer.close()
+        await answerer.close()
+
+    run(main())

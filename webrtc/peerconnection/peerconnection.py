@@ -342,6 +342,11 @@ class RTCPeerConnection(EventEmitter):
             self._remote_end_of_candidates = True
             self._transport.add_remote_candidate(None)
             return
+        if not isinstance(candidate, RTCIceCandidate):
+            # Duck-typed: an object with aiortc's RTCIceCandidate fields.
+            candidate = RTCIceCandidate(**{name: getattr(candidate, name, None) for name in (
+                "component", "foundation", "ip", "port", "priority", "protocol", "type",
+                "relatedAddress", "relatedPort", "sdpMid", "sdpMLineIndex", "tcpType")})
         value = candidate.to_candidate()
         self._remote_candidates.append(value)
         self._transport.add_remote_candidate(value)
