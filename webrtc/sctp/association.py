@@ -1959,7 +1959,7 @@ class SctpAssociation:
             pad = -chunk_size & 3
             if pad:
                 parts.append(_PADDING[4 - pad])
-                chunk_size += 4 - pad
+                chunk_size += pad
             size += chunk_size
             flight += 16 + take
             rwnd -= 16 + take
@@ -1976,7 +1976,6 @@ class SctpAssociation:
         self._flight = flight
         self._peer_rwnd = rwnd if rwnd > 0 else 0
         return parts, size, sent
-
 
     def _pack_new_idata(
         self, now: float, out: list[bytes], parts: list[bytes | memoryview], size: int
