@@ -24,7 +24,9 @@ IP addresses to use; default every interface but loopback, or 127.0.0.1
 when it is the only one), ``portRange`` (inclusive UDP port range),
 ``maxMessageSize`` (what we announce) and ``srflxTimeout`` (the bounded wait
 for STUN servers in ``setLocalDescription``). ``iceServers`` takes any
-number of ``stun:`` URLs (TURN is not used by this facade yet).
+number of ``stun:`` URLs and ``turn:``/``turns:`` servers with ``username`` and
+``credential`` (relayed candidates, :mod:`webrtc.peerconnection.relay`);
+``iceTransportPolicy="relay"`` gathers and uses relayed candidates only.
 
 How it is built: :mod:`webrtc.peerconnection.transport` (one ICE agent ->
 RFC 7983 demultiplexer -> DTLS -> SCTP, one asyncio driver, one timer) and
