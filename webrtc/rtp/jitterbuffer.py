@@ -68,6 +68,7 @@ class JitterBuffer:
         self._lost: set[int] = set()
         self._noticed: dict[int, float] = {}
         self._next: int | None = None  # first sequence number of the next frame
+        self._scanned = -1
         self._output: list[AssembledFrame | LostFrames] = []
         self.frames_assembled = 0
         self.frames_lost = 0
@@ -85,6 +86,7 @@ class JitterBuffer:
                 return
             # nothing emitted yet: the stream's first packets may arrive out of order
             self._next = sequence
+            self._scanned = -1
         if sequence in self._slots:
             return
         self._lost.discard(sequence)
@@ -149,7 +151,8 @@ class JitterBuffer:
                 self._frame_start_known(start)
             ):
                 return  # the stream's first packets may still come: see skip_head()
-            end = start
+            # packets start.._scanned are known present, same frame, no marker
+            end = self._scanned + 1 if self._scanned >= start else start
             if not self.single_packet_frames:
                 while True:
                     slot = slots.get(end)
@@ -158,6 +161,7 @@ class JitterBuffer:
                             if not self._skip_broken(start, first.timestamp):
                                 return
                             break
+                        self._scanned = end - 1
                         return  # still waiting for it
                     if slot.timestamp != first.timestamp:
                         end -= 1  # the frame ended without a marker

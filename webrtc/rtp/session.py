@@ -13,8 +13,11 @@ from the network raises: it is dropped and counted in :attr:`stats`.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import pylibsrtp
 
 from webrtc.rtp.bundle import BundleDemuxer, Route
 from webrtc.rtp.errors import RtpParseError
@@ -112,7 +115,7 @@ class MediaSession:
         self._rng = rng or random.Random()
         self._next_report: float | None = None
         self._outgoing: list[bytes] = []
-        self._events: list[object] = []
+        self._events: deque[object] = deque()
         self.stats = SessionStats()
 
     # -- configuration -------------------------------------------------------------
@@ -170,24 +173,30 @@ class MediaSession:
         self._collect_feedback(now)
 
     def _receive_rtp(self, data: bytes, now: float) -> None:
-        if self.srtp is not None:
-            plain = self.srtp.unprotect(data)
-            if plain is None:
+        srtp = self.srtp
+        if srtp is not None:
+            try:
+                data = srtp._unprotect(data)
+            except pylibsrtp.Error as exc:
+                srtp._count(exc)
                 self.stats.dropped_srtp += 1
                 return
-            data = plain
+            srtp.stats.unprotected_rtp += 1
         try:
             packet = RtpPacket.parse(data)
             route = self.demuxer.route(packet)
-            if self.transport_feedback is not None and self.extensions.transport_wide_cc_id:
-                sequence = self.extensions.get_transport_sequence_number(packet)
-                if sequence is not None:
-                    self.transport_feedback.record(sequence, now)
+            feedback = self.transport_feedback
+            tw_id = self.extensions.transport_wide_cc_id
+            if feedback is not None and tw_id is not None:
+                value = packet.extensions.get(tw_id)
+                if value is not None and len(value) == 2:
+                    feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
             self.stats.dropped_malformed += 1
             return
         self.stats.rtp_received += 1
-        receiver = self.receivers.get(packet.ssrc) or self._receiver_by_rtx.get(packet.ssrc)
+        ssrc = packet.ssrc
+        receiver = self.receivers.get(ssrc) or self._receiver_by_rtx.get(ssrc)
         if receiver is None:
             receiver = self._new_receiver(packet, route)
             if receiver is None:
@@ -197,8 +206,11 @@ class MediaSession:
             receiver.receive(packet, now)
         except RtpParseError:
             self.stats.dropped_malformed += 1
-        self._drain(receiver)
-        if self.receivers:
+        events = receiver._events
+        if events:
+            self._events.extend(events)
+            events.clear()
+        if self._next_report is None:
             self._schedule_report(now)
 
     def _new_receiver(self, packet: RtpPacket, route: Route | None) -> RtpReceiver | None:
@@ -299,9 +311,13 @@ class MediaSession:
     def _collect_feedback(self, now: float) -> None:
         feedback: list[RtcpPacket] = []
         for receiver in self.receivers.values():
-            feedback.extend(receiver.feedback_to_send())
-        if self.transport_feedback is not None:
-            feedback.extend(self.transport_feedback.feedback(now))
+            if receiver._feedback:
+                feedback.extend(receiver.feedback_to_send())
+        transport = self.transport_feedback
+        if transport is not None and transport._next_send is not None and (
+            now >= transport._next_send
+        ):
+            feedback.extend(transport.feedback(now))
         if feedback:
             if not self.reduced_size_rtcp:
                 # RFC 4585 §3.1: a compound packet starts with a report
@@ -373,6 +389,6 @@ class MediaSession:
         self._collect_feedback(now)
 
     def next_event(self) -> object | None:
-        return self._events.pop(0) if self._events else None
+        return self._events.popleft() if self._events else None
 
 

@@ -651,9 +651,17 @@ class RtpReceiver:
             return
         if self.payload_type is None:
             self.payload_type = packet.payload_type
-        sequence = self._update_sequence(packet.sequence_number)
-        if sequence is None:
-            return
+        maximum = self._max
+        sequence = packet.sequence_number
+        if self._base is not None and sequence == (maximum + 1) & 0xFFFF:
+            # in order, the common case of RFC 3550 A.1
+            sequence = maximum + 1
+            self._max = sequence
+        else:
+            extended = self._update_sequence(sequence)
+            if extended is None:
+                return
+            sequence = extended
         self.packets_received += 1
         # RFC 3550 A.8: interarrival jitter in RTP timestamp units
         arrival = int(now * self.clock_rate)
@@ -734,9 +742,12 @@ class RtpReceiver:
         if sequence > self._max:  # an RTX ahead of the media (reordering)
             self._notice_gap(self._max + 1, sequence)
             self._max = sequence
-        self._missing.pop(sequence, None)
-        self.jitter_buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
-        self._drain_jitter_buffer(now)
+        if self._missing:
+            self._missing.pop(sequence, None)
+        buffer = self.jitter_buffer
+        buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        if buffer._output:
+            self._drain_jitter_buffer(now)
 
     def _drain_jitter_buffer(self, now: float) -> None:
         for item in self.jitter_buffer.pop():
