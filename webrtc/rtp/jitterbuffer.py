@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from webrtc.rtp.codecs import Depacketizer
 from webrtc.rtp.errors import RtpParseError
@@ -43,14 +44,14 @@ class LostFrames:
     keyframe_lost: bool
 
 
-class _Slot:
-    __slots__ = ("arrival", "marker", "payload", "timestamp")
+class _Slot(NamedTuple):
+    timestamp: int
+    marker: bool
+    payload: bytes
+    arrival: float
 
-    def __init__(self, timestamp: int, marker: bool, payload: bytes, arrival: float) -> None:
-        self.timestamp = timestamp
-        self.marker = marker
-        self.payload = payload
-        self.arrival = arrival
+
+_new_slot = tuple.__new__  # NamedTuple construction without argument parsing
 
 
 class JitterBuffer:
@@ -90,7 +91,7 @@ class JitterBuffer:
         if sequence in self._slots:
             return
         self._lost.discard(sequence)
-        self._slots[sequence] = _Slot(timestamp, marker, payload, now)
+        self._slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
         if len(self._slots) > self.capacity:
             self._drop_oldest()
         self._advance()

@@ -168,11 +168,20 @@ class MediaSession:
             return
         if 192 <= data[1] <= 223:
             self._receive_rtcp(data, now)
-        else:
-            self._receive_rtp(data, now)
-        self._collect_feedback(now)
+            self._collect_feedback(now)
+            return
+        receiver = self._receive_rtp(data, now)
+        # feedback due now (NACK, PLI/FIR, transport-wide CC); cheap checks first
+        transport = self.transport_feedback
+        if (receiver is not None and receiver._feedback) or (
+            transport is not None
+            and transport._next_send is not None
+            and now >= transport._next_send
+        ):
+            self._collect_feedback(now)
 
-    def _receive_rtp(self, data: bytes, now: float) -> None:
+    def _receive_rtp(self, data: bytes, now: float) -> RtpReceiver | None:
+        """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
         srtp = self.srtp
         if srtp is not None:
             try:
@@ -180,7 +189,7 @@ class MediaSession:
             except pylibsrtp.Error as exc:
                 srtp._count(exc)
                 self.stats.dropped_srtp += 1
-                return
+                return None
             srtp.stats.unprotected_rtp += 1
         try:
             packet = RtpPacket.parse(data)
@@ -193,7 +202,7 @@ class MediaSession:
                     feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
             self.stats.dropped_malformed += 1
-            return
+            return None
         self.stats.rtp_received += 1
         ssrc = packet.ssrc
         receiver = self.receivers.get(ssrc) or self._receiver_by_rtx.get(ssrc)
@@ -201,7 +210,7 @@ class MediaSession:
             receiver = self._new_receiver(packet, route)
             if receiver is None:
                 self.stats.dropped_unroutable += 1
-                return
+                return None
         try:
             receiver.receive(packet, now)
         except RtpParseError:
@@ -212,6 +221,7 @@ class MediaSession:
             events.clear()
         if self._next_report is None:
             self._schedule_report(now)
+        return receiver
 
     def _new_receiver(self, packet: RtpPacket, route: Route | None) -> RtpReceiver | None:
         if route is None:
