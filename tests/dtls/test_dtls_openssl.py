@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from webrtc.dtls import Certificate, CipherSuite, DtlsConnection, SrtpProfile
+from webrtc.dtls import Certificate, CipherSuite, DtlsConnection, NamedGroup, SrtpProfile
 from webrtc.dtls.aio import open_dtls_endpoint
 
 pytestmark = pytest.mark.interop
@@ -117,6 +117,8 @@ def test_our_client_against_openssl_server(tmp_path: Path, profile: SrtpProfile,
             assert done.srtp_profile is profile
             assert done.srtp_keying_material == bytes.fromhex(match.group(1).decode())
             assert done.cipher_suite is CipherSuite.ECDHE_ECDSA_AES_128_GCM_SHA256
+            # s_server demands a cookie: our client answered its HelloVerifyRequest.
+            assert connection._cookie
             endpoint.send(b"hello from webrtc.dtls\n")
             await asyncio.wait_for(server.wait_for(b"hello from webrtc.dtls"), _TIMEOUT)
             server.write(b"hello from openssl\n")
@@ -169,5 +171,79 @@ def test_our_server_against_openssl_client(tmp_path: Path, profile: SrtpProfile,
             endpoint.close()
         finally:
             await client.stop()
+
+    asyncio.run(run())
+
+
+# (OpenSSL cipher name, our suite, key type, group). With an ECDSA certificate
+# OpenSSL also requires the certificate's curve (P-256) among the groups
+# (RFC 8422 §5.1), so it is listed after the group under test; our end is
+# configured with the group under test first, so that one is negotiated.
+SUITES = [
+    ("ECDHE-ECDSA-AES256-GCM-SHA384", CipherSuite.ECDHE_ECDSA_AES_256_GCM_SHA384, "ecdsa",
+     NamedGroup.SECP384R1),
+    ("ECDHE-ECDSA-AES256-GCM-SHA384", CipherSuite.ECDHE_ECDSA_AES_256_GCM_SHA384, "ecdsa",
+     NamedGroup.X25519),
+    ("ECDHE-ECDSA-CHACHA20-POLY1305", CipherSuite.ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, "ecdsa",
+     NamedGroup.SECP256R1),
+    ("ECDHE-RSA-AES128-GCM-SHA256", CipherSuite.ECDHE_RSA_AES_128_GCM_SHA256, "rsa",
+     NamedGroup.X25519),
+    ("ECDHE-RSA-AES256-GCM-SHA384", CipherSuite.ECDHE_RSA_AES_256_GCM_SHA384, "rsa",
+     NamedGroup.SECP256R1),
+    ("ECDHE-RSA-CHACHA20-POLY1305", CipherSuite.ECDHE_RSA_CHACHA20_POLY1305_SHA256, "rsa",
+     NamedGroup.SECP384R1),
+]
+_OPENSSL_GROUPS = {NamedGroup.X25519: "X25519", NamedGroup.SECP256R1: "P-256",
+                   NamedGroup.SECP384R1: "P-384"}
+
+
+@pytest.mark.parametrize(("cipher", "suite", "key_type", "group"), SUITES)
+@pytest.mark.parametrize("our_role", ["client", "server"])
+def test_other_suites_with_openssl(tmp_path: Path, cipher: str, suite: CipherSuite,
+                                   key_type: str, group: NamedGroup, our_role: str) -> None:
+    openssl = _require_openssl()
+    ours = Certificate.generate(key_type)
+    theirs = Certificate.generate(key_type)
+    cert, key = _write_certificate(tmp_path, "peer", theirs)
+    profile = SrtpProfile.AES128_CM_HMAC_SHA1_80
+
+    async def run() -> None:
+        groups = _OPENSSL_GROUPS[group]
+        if key_type == "ecdsa" and group is not NamedGroup.SECP256R1:
+            groups += ":P-256"
+        common = ["-dtls1_2", "-cert", cert, "-key", key, "-cipher", cipher, "-groups", groups,
+                  "-use_srtp", profile.openssl_name, "-keymatexport", "EXTRACTOR-dtls_srtp",
+                  "-keymatexportlen", "60"]
+        our_groups = [group]
+        if our_role == "client" and key_type == "ecdsa" and group is not NamedGroup.SECP256R1:
+            # Our supported_groups also tells the server which curves its
+            # ECDSA certificate may use (RFC 8422 §5.1).
+            our_groups.append(NamedGroup.SECP256R1)
+        connection = DtlsConnection(our_role == "client", ours, theirs.fingerprints(),
+                                    srtp_profiles=[profile], groups=our_groups)
+        if our_role == "client":
+            port = _free_udp_port()
+            peer = await _start(openssl, "s_server", "-accept", f"127.0.0.1:{port}",
+                                "-verify", "1", *common)
+            await asyncio.wait_for(peer.wait_for(b"ACCEPT"), _TIMEOUT)
+            endpoint = await open_dtls_endpoint(connection, remote_address=("127.0.0.1", port))
+        else:
+            endpoint = await open_dtls_endpoint(connection)
+            assert endpoint.transport is not None
+            port = endpoint.transport.get_extra_info("sockname")[1]
+            peer = await _start(openssl, "s_client", "-connect", f"127.0.0.1:{port}", *common)
+        try:
+            done = await asyncio.wait_for(endpoint.handshake(), _TIMEOUT)
+            match = await asyncio.wait_for(peer.wait_for(_KEYMAT), _TIMEOUT)
+            assert done.cipher_suite is suite
+            assert done.named_group is group
+            assert done.srtp_keying_material == bytes.fromhex(match.group(1).decode())
+            endpoint.send(b"ping from webrtc.dtls\n")
+            await asyncio.wait_for(peer.wait_for(b"ping from webrtc.dtls"), _TIMEOUT)
+            peer.write(b"pong from openssl\n")
+            assert await asyncio.wait_for(endpoint.recv(), _TIMEOUT) == b"pong from openssl\n"
+            endpoint.close()
+        finally:
+            await peer.stop()
 
     asyncio.run(run())

@@ -255,3 +255,30 @@ def test_tsn_wraparound() -> None:
     network.run(lambda: len(got) == 100, timeout=120)
     assert [m[0] for m in got] == list(range(100))
     assert a._next_tsn > 1 << 32  # the unwrapped counter crossed the wrap
+
+
+def test_channel_closed_before_establishment_never_reaches_the_peer() -> None:
+    pair = make_pair(start="a", connect=False)
+    sid = pair.a.open_channel("short-lived")
+    pair.a.send(sid, "never sent")
+    pair.a.close_channel(sid)
+    pair.network.advance(0.0001)
+    assert pair.events("a", ChannelClosed) == [ChannelClosed(sid)]
+    kept = pair.a.open_channel("kept")
+    pair.a.send(kept, "sent")
+    pair.network.run(lambda: len(pair.received_b) == 1, timeout=10)
+    pair.network.advance(2.0)
+    assert [e.stream_id for e in pair.events("b", ChannelOpened)] == [kept]  # type: ignore[attr-defined]
+    assert [m.text for m in pair.received_b] == ["sent"]
+
+
+def test_close_right_after_open_orders_the_reset_after_the_open() -> None:
+    pair = make_pair()
+    sid = pair.a.open_channel("blink")
+    pair.a.close_channel(sid)
+    pair.network.run(
+        lambda: bool(pair.events("a", ChannelClosed)) and bool(pair.events("b", ChannelClosed)),
+        timeout=10,
+    )
+    assert [e.stream_id for e in pair.events("b", ChannelOpened)] == [sid]  # type: ignore[attr-defined]
+    assert pair.b._channels == {} and pair.a._channels == {}

@@ -4,6 +4,10 @@ Usage, as root (it needs a private network namespace), from the repository root:
 
     python tests/sdp/capture_chromium.py [--out tests/sdp/corpus] [--chromium /usr/bin/chromium]
 
+(``--answer OFFER --answer-out FILE`` instead has Chromium answer one offer:
+tests/sdp/test_chromium.py uses it to show that Chromium accepts descriptions
+built with this library.)
+
 What it does (following ../shared/BROWSER-TESTS.md):
 
 1. Re-runs itself under ``unshare --net --pid --fork --kill-child --mount-proc``
@@ -27,6 +31,7 @@ The descriptions contain random ICE credentials, fingerprints, ids and
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -170,10 +175,10 @@ class _Collector:
         self.error: str | None = None
 
 
-def _serve(collector: _Collector) -> ThreadingHTTPServer:
+def _serve(collector: _Collector, page: str) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = PAGE.encode()
+            body = page.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -218,11 +223,12 @@ def _setup_namespace(tmp: Path) -> None:
         subprocess.run(command, check=True)
 
 
-def _capture(out: Path, chromium: str, timeout: float) -> int:
+def _run_page(page: str, chromium: str, timeout: float) -> tuple[dict[str, bytes], str | None]:
+    """Serve ``page`` to headless Chromium; return what it POSTed, and an error if any."""
     tmp = Path(tempfile.mkdtemp(prefix="sdp-capture-"))
     _setup_namespace(tmp)
     collector = _Collector()
-    server = _serve(collector)
+    server = _serve(collector, page)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     command = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -245,16 +251,59 @@ def _capture(out: Path, chromium: str, timeout: float) -> int:
         server.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
     if collector.error is not None:
-        print("page error:", collector.error, file=sys.stderr)
-        return 1
+        return collector.sdps, f"page error: {collector.error}"
     if not finished:
-        print(f"timed out after {timeout}s; got {sorted(collector.sdps)}", file=sys.stderr)
+        return collector.sdps, f"timed out after {timeout}s; got {sorted(collector.sdps)}"
+    return collector.sdps, None
+
+
+def _capture(out: Path, chromium: str, timeout: float) -> int:
+    sdps, error = _run_page(PAGE, chromium, timeout)
+    if error is not None:
+        print(error, file=sys.stderr)
         return 1
     out.mkdir(parents=True, exist_ok=True)
-    for name, data in sorted(collector.sdps.items()):
+    for name, data in sorted(sdps.items()):
         path = out / f"chromium-{name}.sdp"
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
+    return 0
+
+
+ANSWER_PAGE = r"""<!doctype html>
+<html><body><script>
+"use strict";
+async function post(name, text) {
+  await fetch("/sdp?name=" + encodeURIComponent(name), {method: "POST", body: text});
+}
+async function run() {
+  const pc = new RTCPeerConnection();
+  pc.ontrack = () => {};
+  await pc.setRemoteDescription({type: "offer", sdp: OFFER});
+  await pc.setLocalDescription(await pc.createAnswer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((resolve) => pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    }));
+  }
+  await post("answer", pc.localDescription.sdp);
+  pc.close();
+  await post("done", navigator.userAgent);
+}
+run().catch((error) => post("error", String(error && error.message || error)));
+</script></body></html>
+"""
+
+
+def _answer(offer_path: Path, answer_path: Path, chromium: str, timeout: float) -> int:
+    """Have Chromium answer the offer in ``offer_path``; write its answer (or fail)."""
+    offer = offer_path.read_bytes().decode("utf-8")
+    page = ANSWER_PAGE.replace("OFFER", json.dumps(offer))
+    sdps, error = _run_page(page, chromium, timeout)
+    if error is not None:
+        print(error, file=sys.stderr)
+        return 1
+    answer_path.write_bytes(sdps["answer"])
     return 0
 
 
@@ -263,16 +312,28 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "corpus")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--answer", type=Path, metavar="OFFER",
+                        help="instead of capturing: have Chromium answer this offer file "
+                             "and write its answer to --answer-out (used by the tests)")
+    parser.add_argument("--answer-out", type=Path, metavar="FILE")
     args = parser.parse_args()
     if os.environ.get(INSIDE_MARKER) != "1":
         env = dict(os.environ, **{INSIDE_MARKER: "1"})
         command = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
                    sys.executable, os.path.abspath(__file__), "--out", str(args.out.resolve()),
                    "--chromium", args.chromium, "--timeout", str(args.timeout)]
+        if args.answer is not None:
+            if args.answer_out is None:
+                parser.error("--answer needs --answer-out")
+            command += ["--answer", str(args.answer.resolve()),
+                        "--answer-out", str(args.answer_out.resolve())]
         return subprocess.run(command, env=env).returncode
     started = time.monotonic()
-    status = _capture(args.out, args.chromium, args.timeout)
-    print(f"capture took {time.monotonic() - started:.1f}s")
+    if args.answer is not None:
+        status = _answer(args.answer, args.answer_out, args.chromium, args.timeout)
+    else:
+        status = _capture(args.out, args.chromium, args.timeout)
+    print(f"took {time.monotonic() - started:.1f}s")
     return status
 
 

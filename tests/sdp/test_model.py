@@ -150,3 +150,149 @@ def test_errors_carry_line_number(text: str, line_number: int | None) -> None:
     with pytest.raises(SdpParseError) as info:
         SessionDescription.parse(text)
     assert info.value.line_number == line_number
+
+
+HEAD = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+
+
+def test_line_endings() -> None:
+    crlf = HEAD + "a=x-flag\r\n"
+    assert str(SessionDescription.parse(crlf)) == crlf
+    # LF only, mixed, and no final line ending: all written back with CRLF.
+    assert str(SessionDescription.parse(crlf.replace("\r\n", "\n"))) == crlf
+    assert str(SessionDescription.parse(HEAD + "a=x-flag\n")) == crlf
+    assert str(SessionDescription.parse(crlf[:-2])) == crlf
+    assert bytes(SessionDescription.parse(crlf)) == crlf.encode()
+
+
+@pytest.mark.parametrize(
+    ("tail", "reason"),
+    [
+        ("a=x\rb\r\n", "stray carriage return"),
+        ("a=x\x00\r\n", "NUL"),
+        ("a=rtcp-mux:yes\r\n", "takes no value"),
+        ("a=mid\r\n", "needs a value"),
+        ("a=mid:\r\n", "one non-empty field"),
+        ("a=bad name:1\r\n", "attribute name"),
+        ("x=1\r\n", "unexpected x= line"),
+        ("m=audio 9 RTP/AVP 0\r\nu=http://x\r\n", "unexpected u= line"),
+        ("m=audio 9 RTP/AVP\r\n", "media line"),
+        ("m=audio 70000 RTP/AVP 0\r\n", "port out of range"),
+        ("c=IN IP4\r\n", "connection"),
+        ("b=AS\r\n", "bandwidth"),
+        ("a=candidate:1 1 udp 1 1.2.3.4 5 typ\r\n", "candidate"),
+        ("a=fingerprint:sha-256 XY:00\r\n", "fingerprint"),
+        ("a=extmap:0 urn:x\r\n", "extmap id out of range"),
+        ("a=ssrc:4294967296 cname:x\r\n", "ssrc out of range"),
+        ("a=rid:1 both\r\n", "rid direction"),
+        ("a=simulcast:send\r\n", "malformed simulcast"),
+        ("a=sctp-port:65536\r\n", "out of range"),
+        ("a=max-message-size:-1\r\n", "not a number"),
+    ],
+)
+def test_malformed_lines(tail: str, reason: str) -> None:
+    text = HEAD + "a=ok\r\n" + tail
+    with pytest.raises(SdpParseError) as info:
+        SessionDescription.parse(text)
+    assert info.value.line_number == 6 or (
+        info.value.line_number == 7 and tail.startswith("m="))
+    assert reason in str(info.value)
+
+
+def test_generic_attributes_and_line_order() -> None:
+    sd = SessionDescription.new(session_id=7, address="::1", session_name="call")
+    assert sd.origin.address_type == "IP6" and sd.session_name == "call"
+    sd.add_attribute("x-a", "1")
+    sd.add_attribute("x-flag")
+    sd.add_attribute("x-a", "2")
+    assert sd.attribute_values("x-a") == ["1", "2"]
+    assert sd.attribute("x-flag") == "" and sd.attribute("x-none") is None
+    assert sd.has_attribute("x-flag") and not sd.has_attribute("x")
+    sd.set_attribute("x-a", "3")
+    assert sd.attributes() == [("x-a", "3"), ("x-flag", None)]
+    # c= goes where RFC 8866 section 5 puts it: after s=, before t= and a=.
+    sd.connection = Connection("0.0.0.0")
+    assert sd.lines[3] == "c=IN IP4 0.0.0.0" and sd.lines[4] == "t=0 0"
+    assert sd.remove_attribute("x-a") == 1 and sd.remove_attribute("x-a") == 0
+    media = sd.add_media(MediaDescription("audio", 9, "RTP/AVP", [0, 8]))
+    media.add_attribute("x-first")
+    media.connection = Connection.for_address("::1")
+    assert media.lines[1] == "c=IN IP6 ::1"
+    media.port = 0
+    media.formats = [0]
+    assert media.lines[0] == "m=audio 0 RTP/AVP 0" and media.rejected
+    copy = sd.copy()
+    copy.media[0].mid = "a"
+    assert sd.media[0].mid is None and copy != sd
+    assert sd.media_by_mid("a") is None and copy.media_by_mid("a") is copy.media[0]
+    assert SessionDescription.parse(str(sd)) == sd
+
+
+def test_session_level_fallbacks() -> None:
+    text = (HEAD + "a=ice-ufrag:sess\r\na=ice-pwd:sessionpassword\r\na=ice-options:trickle\r\n"
+            "a=setup:passive\r\nc=IN IP4 192.0.2.1\r\n"
+            "a=fingerprint:sha-256 00:11\r\nm=audio 9 RTP/AVP 0\r\n"
+            "m=audio 9 RTP/AVP 0\r\na=ice-ufrag:media\r\na=ice-pwd:mediapassword\r\n"
+            "a=setup:active\r\na=fingerprint:sha-1 22:33\r\nc=IN IP4 192.0.2.2\r\n")
+    sd = SessionDescription.parse(text)
+    first, second = sd.media
+    assert sd.ice_credentials_for(first) == ("sess", "sessionpassword")
+    assert sd.ice_credentials_for(second) == ("media", "mediapassword")
+    assert sd.ice_options_for(second) == ["trickle"]
+    assert sd.setup_for(first) is Setup.PASSIVE and sd.setup_for(second) is Setup.ACTIVE
+    assert sd.fingerprints_for(first) == [Fingerprint("sha-256", "00:11")]
+    assert sd.fingerprints_for(second) == [Fingerprint("sha-1", "22:33")]
+    assert sd.connection_for(first) == Connection("192.0.2.1")
+    assert sd.connection_for(second) == Connection("192.0.2.2")
+    assert str(sd) == text
+    assert not sd.end_of_candidates_for(first)
+    sd.end_of_candidates = True
+    assert sd.end_of_candidates_for(first) and sd.lines[-1] == "a=end-of-candidates"
+    assert sd.extmap_allow_mixed_for(first) is False
+
+
+def test_codec_builders_and_params() -> None:
+    media = MediaDescription("video", 9, "UDP/TLS/RTP/SAVPF", [])
+    vp8 = Codec(96, "VP8", 90000, feedback=(RtcpFeedback(None, "nack", "pli"),))
+    media.add_codec(vp8)
+    media.add_codec(Codec(97, "rtx", 90000, parameters="apt=96"))
+    media.add_rtcp_feedback(RtcpFeedback(None, "ccm", "fir"))
+    assert media.formats == ["96", "97"]
+    assert media.lines[1:] == ["a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 nack pli",
+                               "a=rtpmap:97 rtx/90000", "a=fmtp:97 apt=96",
+                               "a=rtcp-fb:* ccm fir"]
+    rtx = media.codecs()[1]
+    assert rtx.params == {"apt": "96"} and rtx.feedback == (RtcpFeedback(None, "ccm", "fir"),)
+    assert media.rtcp_feedback(96) == [RtcpFeedback(96, "nack", "pli"),
+                                       RtcpFeedback(None, "ccm", "fir")]
+    fmtp = media.fmtp(97)
+    assert fmtp is not None and fmtp.params == {"apt": "96"}
+    assert media.fmtp(96) is None and media.rtpmap(98) is None
+    from webrtc.sdp import Fmtp
+    built = Fmtp.from_params(111, {"minptime": "10", "useinbandfec": "1", "flag": None})
+    assert str(built) == "111 minptime=10;useinbandfec=1;flag"
+    assert Fmtp.parse("96").parameters == ""
+
+
+def test_directions_and_flags() -> None:
+    media = MediaDescription("audio", 9, "RTP/AVP", [0])
+    assert media.direction is None and media.effective_direction is Direction.SENDRECV
+    media.direction = Direction.SENDONLY
+    media.add_attribute("x")
+    media.direction = Direction.INACTIVE
+    assert media.lines[1:] == ["a=inactive", "a=x"]
+    assert Direction.SENDONLY.reversed() is Direction.RECVONLY
+    assert Direction.SENDRECV.sends and not Direction.RECVONLY.sends
+    media.rtcp_mux = True
+    media.rtcp_mux = True
+    assert media.lines.count("a=rtcp-mux") == 1
+    media.rtcp_mux = False
+    assert not media.rtcp_mux
+    media.end_of_candidates = True
+    media.add_candidate(Candidate.parse("candidate:1 1 udp 1 192.0.2.1 5 typ host"))
+    assert media.lines[-2:] == ["a=candidate:1 1 udp 1 192.0.2.1 5 typ host",
+                                "a=end-of-candidates"]
+    media.candidates = []
+    assert media.candidates == [] and media.end_of_candidates
+    media.direction = None
+    assert media.direction is None

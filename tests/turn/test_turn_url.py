@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webrtc.errors import ParseError
-from webrtc.ice.turn_url import IceServerUrl, TurnUrlError
+from webrtc.ice.turn_url import IceServerUrl, TurnUrlError, parse_ice_server_urls
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,17 @@ def test_arbitrary_text_raises_only_parse_error(text: str) -> None:
     except ParseError:
         return
     assert IceServerUrl.parse(str(url)) == url
+
+
+def test_ice_server_urls_single_or_list() -> None:
+    single = parse_ice_server_urls("turn:example.org", "user", "pass")
+    assert single == [IceServerUrl("turn", "example.org", 3478, "udp")]
+    several = parse_ice_server_urls(
+        ["turn:example.org?transport=tcp", "turns:example.org"], "user", "pass"
+    )
+    assert [url.transport for url in several] == ["tcp", "tls"]
+    assert parse_ice_server_urls(("stun:example.org",))[0].scheme == "stun"
+    with pytest.raises(TurnUrlError):
+        parse_ice_server_urls("turn:example.org")
+    with pytest.raises(TurnUrlError):
+        parse_ice_server_urls([], "user", "pass")

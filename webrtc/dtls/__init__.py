@@ -22,7 +22,8 @@ The driving loop is the one of :class:`webrtc.engine.DatagramEngine`:
 
 - ``receive_datagram(data, now)``: a datagram from the peer (never raises;
   bad records are dropped and counted in ``connection.stats``);
-- ``send(data)``: one application-data record (after the handshake);
+- ``send(data)``: one application-data record (after the handshake); keep
+  ``len(data) <= mtu - record_overhead`` for one record per datagram;
 - ``close()``: send close_notify;
 - ``datagrams_to_send(now)``: datagrams to put on the wire (each <= ``mtu``
   during the handshake);

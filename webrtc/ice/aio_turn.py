@@ -24,8 +24,12 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
+from webrtc.ice.agent import IceAgent
+from webrtc.ice.aio import IceConnection
 from webrtc.ice.turn import (
     Address,
     Allocated,
@@ -38,9 +42,20 @@ from webrtc.ice.turn import (
     TurnEvent,
     TurnState,
 )
+from webrtc.ice.turn_ice import IceRelays
 from webrtc.ice.turn_url import IceServerUrl
 
-__all__ = ["AioTurnClient", "TurnError", "resolve"]
+__all__ = [
+    "AioRelayIce",
+    "AioTurnClient",
+    "TurnError",
+    "TurnIceConnection",
+    "TurnServer",
+    "resolve",
+]
+
+
+_SOCKET_BUFFER = 4 << 20  # large buffers keep loopback bursts from being dropped
 
 
 class TurnError(Exception):
@@ -79,9 +94,11 @@ class _StreamProtocol(asyncio.Protocol):
 class AioTurnClient:
     """One TURN allocation over asyncio. Create with :meth:`create`, then :meth:`allocate`.
 
-    ``on_data(data, peer)`` receives relayed datagrams; ``on_event(event)``
-    receives every other engine event. Extra keyword arguments go to
-    :class:`~webrtc.ice.turn.TurnClient` (lifetimes, ``auto_bind_channels``...).
+    ``on_data(data, peer)`` receives relayed datagrams, ``on_batch_end()`` is
+    called once after each batch of them (so that the layers above flush
+    once per batch); ``on_event(event)`` receives every other engine event.
+    Extra keyword arguments go to :class:`~webrtc.ice.turn.TurnClient`
+    (lifetimes, ``auto_bind_channels``...).
     """
 
     def __init__(
@@ -94,6 +111,7 @@ class AioTurnClient:
         ssl_context: ssl.SSLContext | None = None,
         on_data: Callable[[bytes, Address], None] | None = None,
         on_event: Callable[[TurnEvent], None] | None = None,
+        on_batch_end: Callable[[], None] | None = None,
         **client_options: object,
     ) -> None:
         if not url.is_turn:
@@ -102,6 +120,7 @@ class AioTurnClient:
         self.client = TurnClient(server, username, password, url.transport, **client_options)  # type: ignore[arg-type]
         self.on_data = on_data
         self.on_event = on_event
+        self.on_batch_end = on_batch_end
         self._ssl_context = ssl_context
         self._loop = asyncio.get_running_loop()
         self._socket: socket.socket | None = None
@@ -192,8 +211,14 @@ class AioTurnClient:
             if self._socket is None:
                 family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_DGRAM)
+                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
                 sock.setblocking(False)
                 sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                # Connected: the kernel filters other sources, and send() skips
+                # the per-datagram address conversion and route lookup.
+                sock.connect(server)
                 self._socket = sock
                 self._loop.add_reader(sock.fileno(), self._readable)
             return
@@ -222,17 +247,17 @@ class AioTurnClient:
             return
         client = self.client
         now = self._loop.time()
+        receive = client.receive_datagram
+        recv = sock.recv
         for _ in range(256):
             try:
-                data, source = sock.recvfrom(65536)
+                data = recv(65536)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 # ICMP port unreachable and the like: the server is not there.
                 continue
-            server = client.server_address
-            if source[0] == server[0] and source[1] == server[1]:
-                client.receive_datagram(data, now)
+            receive(data, now)
         self._flush()
 
     def _stream_data(self, protocol: _StreamProtocol, data: bytes) -> None:
@@ -253,15 +278,20 @@ class AioTurnClient:
     def _flush(self) -> None:
         client = self.client
         redirected = False
+        delivered = False
         while (event := client.next_event()) is not None:
-            if isinstance(event, DataReceived):
+            if type(event) is DataReceived:
                 if self.on_data is not None:
                     self.on_data(event.data, event.peer)
+                    delivered = True
                 continue
             if isinstance(event, Redirected):
                 redirected = True
             self._handle_event(event)
-        if redirected and self.url.transport != "udp":
+        if redirected and self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.connect(client.server_address)
+        elif redirected and self.url.transport != "udp":
             # A new server means a new connection; the engine's next Allocate
             # waits in its queue until it is up.
             self._reconnect()
@@ -270,14 +300,16 @@ class AioTurnClient:
         if datagrams:
             self._write(datagrams)
         self._arm_timer()
+        if delivered and self.on_batch_end is not None:
+            self.on_batch_end()
 
     def _write(self, datagrams: list[bytes]) -> None:
         sock = self._socket
         if sock is not None:
-            server = self.client.server_address
+            send = sock.send
             for data in datagrams:
                 try:
-                    sock.sendto(data, server)
+                    send(data)
                 except (BlockingIOError, InterruptedError):
                     break  # UDP: a full buffer drops, like the network would
                 except OSError:
@@ -351,3 +383,244 @@ class AioTurnClient:
         if not self._allocated.done():
             self._allocated.set_exception(TurnError(None, "closed"))
             self._allocated.exception()  # nobody may be waiting: mark it retrieved
+
+
+class AioRelayIce:
+    """Drives an :class:`IceAgent` whose sockets are TURN relays, over asyncio.
+
+    The relay-only half of an ICE adapter (``iceTransportPolicy="relay"``):
+    each :meth:`add_server` is one allocation behind a socket id of its own
+    (:class:`webrtc.ice.turn_ice.IceRelays`); :meth:`gather` allocates them
+    all in parallel, registers a relayed candidate for each success and then
+    ends gathering. ``on_event`` receives every agent event (candidates to
+    signal, state changes, payloads). The adapter for host sockets can mix
+    these relays in the same way: relays are just more socket ids.
+    """
+
+    def __init__(
+        self,
+        agent: IceAgent,
+        on_event: Callable[[object], None] | None = None,
+        first_socket_id: int = 1000,
+    ) -> None:
+        self.agent = agent
+        self.relays = IceRelays(agent)
+        self.clients: dict[int, AioTurnClient] = {}
+        self.on_event = on_event
+        self._next_id = first_socket_id
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._flush_scheduled = False
+        self.dropped_unroutable = 0
+
+    async def add_server(
+        self, url: str | IceServerUrl, username: str, password: str, **options: object
+    ) -> int:
+        """Prepare one TURN allocation (not yet started); returns its socket id."""
+        socket_id = self._next_id
+        self._next_id += 1
+
+        def on_data(data: bytes, peer: Address) -> None:
+            self.agent.receive_datagram(data, self._loop.time(), socket_id, peer)
+            self._schedule_flush()
+
+        def on_event(event: TurnEvent) -> None:
+            self.relays.handle_event(socket_id, event, self._loop.time())
+            self._schedule_flush()
+
+        client = await AioTurnClient.create(
+            url, username, password, on_data=on_data, on_event=on_event, **options
+        )
+        self.clients[socket_id] = client
+        self.relays.add(socket_id, client.client, str(client.url), len(self.clients) - 1)
+        return socket_id
+
+    async def gather(self) -> list[BaseException | None]:
+        """Allocate on every server at once; then end-of-candidates.
+
+        Returns, per server in order, None or the exception its allocation
+        raised (:class:`TurnError`, ``OSError``, ``ssl.SSLError``).
+        """
+        results = await asyncio.gather(
+            *(client.allocate() for client in self.clients.values()), return_exceptions=True
+        )
+        for socket_id, result in zip(self.clients, results, strict=True):
+            if isinstance(result, BaseException):
+                self.relays.relays[socket_id].done = True
+                self.relays.relays[socket_id].failed = True
+        self.agent.end_of_local_candidates()
+        self._flush()
+        return [result if isinstance(result, BaseException) else None for result in results]
+
+    def start(self) -> None:
+        self.agent.start(self._loop.time())
+        self._flush()
+
+    def send(self, data: bytes) -> None:
+        """Send a payload on the selected pair."""
+        self.agent.send(data)
+        self._flush()
+
+    async def close(self) -> None:
+        """Close the agent and release every allocation."""
+        self.agent.close()
+        self._flush()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await asyncio.gather(*(client.close() for client in self.clients.values()))
+
+    # -- driving -----------------------------------------------------------
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        agent = self.agent
+        now = self._loop.time()
+        rest = self.relays.route(agent.datagrams_to_send(now), now)
+        self.dropped_unroutable += len(rest)  # no host sockets here
+        for client in self.clients.values():
+            client._flush()
+        while (event := agent.next_event()) is not None:
+            if self.on_event is not None:
+                self.on_event(event)
+        deadline = agent.get_timer()
+        if deadline != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._timer_at = deadline
+            if deadline is not None:
+                self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        deadline = self._timer_at
+        self._timer = None
+        self._timer_at = None
+        now = self._loop.time()
+        self.agent.handle_timer(now if deadline is None else max(now, deadline))
+        self._flush()
+
+
+@dataclass(frozen=True)
+class TurnServer:
+    """One TURN server of ``iceServers``: its URL, user name and credential."""
+
+    url: str | IceServerUrl
+    username: str
+    credential: str
+
+
+class _TurnPort:
+    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects."""
+
+    def __init__(self, client: AioTurnClient) -> None:
+        self.client = client
+
+    def sendto(self, data: bytes, address: Address) -> None:
+        self.client.send_to(data, address)
+
+
+class TurnIceConnection(IceConnection):
+    """:class:`~webrtc.ice.aio.IceConnection` with relayed candidates from TURN servers.
+
+    Every server of ``turn_servers`` is allocated in parallel with host and
+    server-reflexive gathering; each allocation that succeeds becomes a
+    relayed candidate (related address: the mapped address the server saw)
+    on a port of its own, and end-of-candidates waits for every allocation
+    to succeed or fail. ``relay_only`` is ``iceTransportPolicy="relay"``: no
+    host or server-reflexive candidates at all. :meth:`close` releases every
+    allocation (await :meth:`wait_closed` to see the deallocations done).
+    """
+
+    def __init__(
+        self,
+        controlling: bool,
+        *,
+        turn_servers: Iterable[TurnServer] = (),
+        relay_only: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        turn_options: dict[str, object] | None = None,
+        **options: Any,
+    ) -> None:
+        if relay_only:
+            options["addresses"] = []
+            options["stun_servers"] = ()
+        super().__init__(controlling, **options)
+        self.turn_servers = list(turn_servers)
+        self.relay_only = relay_only
+        self.ssl_context = ssl_context
+        self.turn_options = dict(turn_options or {})
+        self.turn_clients: list[AioTurnClient] = []
+        self.turn_errors: list[BaseException] = []
+        self._relays_done = not self.turn_servers
+        self._end_requested = False
+        self._closing: list[asyncio.Task[None]] = []
+
+    async def gather(self) -> None:
+        if self.turn_servers:
+            self._spawn(self._gather_relays())
+        await super().gather()
+
+    async def _gather_relays(self) -> None:
+        results = await asyncio.gather(
+            *(self._allocate(server) for server in self.turn_servers), return_exceptions=True
+        )
+        self.turn_errors = [result for result in results if isinstance(result, BaseException)]
+        self._relays_done = True
+        if self._end_requested:
+            self._end_gathering()
+
+    async def _allocate(self, server: TurnServer) -> None:
+        socket_ids: list[int] = []
+
+        def on_data(data: bytes, peer: Address) -> None:
+            if socket_ids:
+                self.port_datagram_received(socket_ids[0], data, peer)
+
+        client = await AioTurnClient.create(
+            server.url,
+            server.username,
+            server.credential,
+            ssl_context=self.ssl_context,
+            on_data=on_data,
+            **self.turn_options,
+        )
+        self.turn_clients.append(client)
+        allocated = await client.allocate()
+        if self._closed:
+            return
+        mapped = allocated.mapped_address
+        socket_ids.append(
+            self.add_port(
+                _TurnPort(client),
+                allocated.relayed_address[0],
+                allocated.relayed_address[1],
+                "relay",
+                related_address=mapped[0] if mapped is not None else None,
+                related_port=mapped[1] if mapped is not None else None,
+                server=str(client.url),
+            )
+        )
+
+    def _end_gathering(self) -> None:
+        if not self._relays_done:
+            self._end_requested = True
+            return
+        super()._end_gathering()
+
+    def close(self) -> None:
+        """Close the connection and release every allocation."""
+        super().close()
+        for client in self.turn_clients:
+            self._closing.append(self.loop.create_task(client.close()))
+        self.turn_clients = []
+
+    async def wait_closed(self) -> None:
+        """Wait for the deallocations started by :meth:`close`."""
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)

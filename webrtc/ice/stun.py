@@ -483,6 +483,7 @@ _PRIORITY = 0x0024
 _ICE_CONTROLLED = 0x8029
 _ICE_CONTROLLING = 0x802A
 _USE_CANDIDATE = 0x0025
+_USERNAME = 0x0006
 _SECURITY_ATTRIBUTES = frozenset((_MESSAGE_INTEGRITY, _MESSAGE_INTEGRITY_SHA256, _FINGERPRINT))
 
 # Comprehension-required attributes we accept as raw bytes (their meaning is in
@@ -642,9 +643,7 @@ class StunMessage:
         return [
             kind
             for kind, _ in self.attributes
-            if kind < 0x8000
-            and kind not in _DECODERS
-            and kind not in _SECURITY_ATTRIBUTES
+            if kind < 0x8000 and kind not in _DECODERS and kind not in _SECURITY_ATTRIBUTES
             and kind not in _RAW_KNOWN
         ]
 
@@ -718,32 +717,35 @@ class StunMessage:
         is the byte used to pad attribute values (any value is legal; RFC 5769
         samples use 0x20).
         """
-        data = bytearray(
-            _HEADER.pack(
-                _message_type(self.method, self.message_class), 0, COOKIE, self.transaction_id
-            )
-        )
-        data += self._body(True, padding)
+        # Each security attribute is computed over the header as it would
+        # read with the message ending at that attribute (its length field).
+        body = self._body(True, padding)
+        length = len(body)
+        message_type = _message_type(self.method, self.message_class)
+        transaction_id = self.transaction_id
+        tail = b""
         if integrity_key is not None:
-            # The length field covers the MESSAGE-INTEGRITY attribute itself.
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 24)
+            length += 24
             prepared = _SHA1_KEYS.get(integrity_key)
             if prepared is None:
                 prepared = _hmac_key(integrity_key, "sha1")
-            digest = prepared.digest(data)
-            data += b"\x00\x08\x00\x14"
-            data += digest
+            inner = prepared.inner.copy()
+            inner.update(_HEADER.pack(message_type, length, COOKIE, transaction_id))
+            inner.update(body)
+            outer = prepared.outer.copy()
+            outer.update(inner.digest())
+            tail = b"\x00\x08\x00\x14" + outer.digest()
         if integrity_sha256_key is not None:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 36)
-            digest = _hmac(integrity_sha256_key, data, "sha256")
-            data += b"\x00\x1c\x00\x20"
-            data += digest
+            length += 36
+            header = _HEADER.pack(message_type, length, COOKIE, transaction_id)
+            digest = _hmac(integrity_sha256_key, header + body + tail, "sha256")
+            tail += b"\x00\x1c\x00\x20" + digest
         if fingerprint:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH + 8)
-            data += _FINGERPRINT_ATTR.pack(_FINGERPRINT, 4, zlib.crc32(data) ^ FINGERPRINT_XOR)
-        else:
-            _U16.pack_into(data, 2, len(data) - HEADER_LENGTH)
-        return bytes(data)
+            length += 8
+            header = _HEADER.pack(message_type, length, COOKIE, transaction_id)
+            crc = zlib.crc32(tail, zlib.crc32(body, zlib.crc32(header))) ^ FINGERPRINT_XOR
+            return b"".join((header, body, tail, _FINGERPRINT_ATTR.pack(_FINGERPRINT, 4, crc)))
+        return b"".join((_HEADER.pack(message_type, length, COOKIE, transaction_id), body, tail))
 
     # -- parsing ------------------------------------------------------------
     @classmethod
@@ -775,6 +777,7 @@ class StunMessage:
         unpack_header = _ATTR_HEADER.unpack_from
         decoders = _DECODERS
         unpack_u32 = _U32.unpack_from
+        unpack_u64 = _U64.unpack_from
         try:
             # offset and length are multiples of 4, so a header always fits.
             while offset < length:
@@ -783,8 +786,16 @@ class StunMessage:
                 end = start + attr_length
                 if end > length:
                     raise StunParseError("attribute runs past the message")
-                decoder = decoders.get(kind)
-                if decoder is not None:
+                # The attributes of every ICE check are decoded inline.
+                if kind == _PRIORITY and attr_length == 4:
+                    append((kind, unpack_u32(data, start)[0]))
+                elif kind == _USERNAME:
+                    append((kind, data[start:end].decode()))
+                elif kind in (_ICE_CONTROLLING, _ICE_CONTROLLED) and attr_length == 8:
+                    append((kind, unpack_u64(data, start)[0]))
+                elif kind == _USE_CANDIDATE and attr_length == 0:
+                    append((kind, True))
+                elif (decoder := decoders.get(kind)) is not None:
                     append((kind, decoder(data[start:end], transaction_id)))
                 elif kind == _MESSAGE_INTEGRITY:
                     if attr_length != 20:
@@ -838,7 +849,8 @@ class StunMessage:
         prepared = _SHA1_KEYS.get(key)
         if prepared is None:
             prepared = _hmac_key(key, "sha1")
-        expected = prepared.digest_with_length(raw, offset, offset - HEADER_LENGTH + 24)
+        # RFC 8489 section 14.5: the length field as if MESSAGE-INTEGRITY ended the message.
+        expected = prepared.digest(raw[:2] + _U16.pack(offset + 4) + raw[4:offset])
         return hmac.compare_digest(expected, raw[offset + 4 : offset + 24])
 
     def verify_integrity_sha256(self, key: bytes) -> bool:
@@ -880,7 +892,9 @@ class StunMessage:
 def saslprep(text: str) -> str:
     """SASLprep (RFC 4013) as RFC 5389 section 15.4 applies it to passwords."""
     mapped = "".join(
-        " " if stringprep.in_table_c12(ch) else ch for ch in text if not stringprep.in_table_b1(ch)
+        " " if stringprep.in_table_c12(ch) else ch
+        for ch in text
+        if not stringprep.in_table_b1(ch)
     )
     normalized = unicodedata.normalize("NFKC", mapped)
     for ch in normalized:

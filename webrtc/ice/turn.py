@@ -353,6 +353,8 @@ class TurnClient:
         self._channels: dict[Address, _Channel] = {}
         self._channel_peers: dict[int, Address] = {}
         self._next_channel = CHANNEL_MIN
+        self._timer_valid = False
+        self._timer_cache: float | None = None
 
         # Counters of what was dropped, for diagnostics.
         self.dropped_malformed = 0
@@ -375,17 +377,20 @@ class TurnClient:
         """Start the Allocate transaction."""
         if self.state is not TurnState.IDLE:
             raise RuntimeError(f"allocate() in state {self.state.value}")
+        self._timer_valid = False
         self.state = TurnState.ALLOCATING
         self._start_allocate(now)
 
     def create_permission(self, peer_host: str, now: float) -> None:
         """Install (and keep refreshing) a permission for ``peer_host``."""
+        self._timer_valid = False
         if self.state is TurnState.ALLOCATED and peer_host not in self._permissions:
             self._permissions[peer_host] = _Permission()
             self._send_permission(peer_host, now)
 
     def bind_channel(self, peer: Address, now: float) -> None:
         """Bind a channel to ``peer`` (and keep it bound)."""
+        self._timer_valid = False
         if self.state is not TurnState.ALLOCATED or peer in self._channels:
             return
         if self._next_channel > CHANNEL_MAX:
@@ -403,6 +408,7 @@ class TurnClient:
         if channel is not None and channel.bound:
             self._outgoing.append(encode_channel_data(channel.number, data, self._stream))
             return True
+        self._timer_valid = False
         if self.state is not TurnState.ALLOCATED:
             self.dropped_sends += 1
             return False
@@ -423,6 +429,7 @@ class TurnClient:
 
     def close(self, now: float) -> None:
         """Release the allocation (Refresh with LIFETIME 0, RFC 8656 section 7.2)."""
+        self._timer_valid = False
         if self.state in (TurnState.CLOSING, TurnState.CLOSED, TurnState.FAILED):
             return
         was_allocated = self.state is TurnState.ALLOCATED
@@ -464,6 +471,15 @@ class TurnClient:
         return out
 
     def get_timer(self) -> float | None:
+        # Cached: the relay fast paths (ChannelData out and in) change no timer,
+        # everything else invalidates the cache.
+        if self._timer_valid:
+            return self._timer_cache
+        self._timer_cache = self._compute_timer()
+        self._timer_valid = True
+        return self._timer_cache
+
+    def _compute_timer(self) -> float | None:
         deadline: float | None = None
         for request in self._requests.values():
             transaction = request.transaction
@@ -484,6 +500,7 @@ class TurnClient:
         return deadline
 
     def handle_timer(self, now: float) -> None:
+        self._timer_valid = False
         for transaction_id, request in list(self._requests.items()):
             transaction = request.transaction
             if transaction is None or self._requests.get(transaction_id) is not request:
@@ -669,6 +686,7 @@ class TurnClient:
         return False
 
     def _receive_response(self, request: _Request, message: StunMessage, now: float) -> None:
+        self._timer_valid = False
         error = message.error_code
         is_error = message.message_class == MessageClass.ERROR
         if not (is_error and error is not None and error.code in (401, 438)) and not (
@@ -875,6 +893,7 @@ class TurnClient:
 
     def _terminate(self, code: int | None, reason: str) -> None:
         """The allocation is unusable: fail or lose it, whatever the state."""
+        self._timer_valid = False
         state = self.state
         self._requests.clear()
         self._refresh_at = None

@@ -18,11 +18,12 @@ implements for TURN; it is rejected here rather than silently becoming TLS.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webrtc.errors import ParseError
 
-__all__ = ["DEFAULT_PORTS", "IceServerUrl", "TurnUrlError"]
+__all__ = ["DEFAULT_PORTS", "IceServerUrl", "TurnUrlError", "parse_ice_server_urls"]
 
 DEFAULT_PORTS = {"stun": 3478, "stuns": 5349, "turn": 3478, "turns": 5349}
 
@@ -133,3 +134,19 @@ def _split_host_port(hostport: str, default_port: int, text: str) -> tuple[str, 
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise TurnUrlError(f"bad port in {text!r}")
     return host, int(port_text)
+
+
+def parse_ice_server_urls(
+    urls: str | Sequence[str], username: str | None = None, credential: str | None = None
+) -> list[IceServerUrl]:
+    """The URLs of one ``RTCIceServer``: a single URL or a list, as the W3C and
+    aiortc accept. TURN URLs need a user name and a credential (W3C
+    webrtc-pc section 4.4.1.1 step 4: otherwise an InvalidAccessError, here a
+    :class:`TurnUrlError`)."""
+    items = [urls] if isinstance(urls, str) else list(urls)
+    if not items:
+        raise TurnUrlError("RTCIceServer.urls is empty")
+    parsed = [IceServerUrl.parse(item) for item in items]
+    if any(url.is_turn for url in parsed) and (username is None or credential is None):
+        raise TurnUrlError("a TURN server needs a username and a credential")
+    return parsed

@@ -54,8 +54,10 @@ from webrtc.sctp.packet import (
     CHUNK_HEADER,
     COMMON_HEADER,
     DATA_HEADER,
+    IDATA_HEADER,
     SACK_FIXED,
     U16_PAIR,
+    U32,
     AbortChunk,
     ChunkType,
     CookieAckChunk,
@@ -64,16 +66,19 @@ from webrtc.sctp.packet import (
     ForwardTsnChunk,
     HeartbeatAckChunk,
     HeartbeatChunk,
+    IForwardTsnChunk,
     IncomingResetRequest,
     InitAckChunk,
     InitChunk,
     OutgoingResetRequest,
+    RawParameter,
     ReconfigChunk,
     ReconfigResponse,
     ShutdownAckChunk,
     ShutdownChunk,
     ShutdownCompleteChunk,
     parse_chunk,
+    serialize_parameters,
 )
 
 __all__ = ["SctpAssociation"]
@@ -87,6 +92,14 @@ PARAM_STATE_COOKIE = 7
 PARAM_UNRECOGNIZED = 8
 PARAM_SUPPORTED_EXTENSIONS = 0x8008
 PARAM_FORWARD_TSN_SUPPORTED = 0xC000
+# Parameters an INIT may carry that we understand or may ignore silently:
+# IPv4/IPv6 addresses, cookie preservative, host name, supported address
+# types (RFC 9260), ECN (0x8000), AUTH random/HMAC/chunks (RFC 4895, not
+# negotiated by us), zero checksum (RFC 9653), adaptation layer (RFC 5061).
+_KNOWN_INIT_PARAMS = frozenset(
+    (5, 6, 7, 9, 11, 12, 0x8000, 0x8001, 0x8002, 0x8003, 0x8004, PARAM_SUPPORTED_EXTENSIONS,
+     PARAM_FORWARD_TSN_SUPPORTED, 0xC006)
+)
 # Error causes (RFC 9260 3.3.10).
 CAUSE_UNRECOGNIZED_CHUNK = 6
 CAUSE_NO_USER_DATA = 9
@@ -97,6 +110,13 @@ _COOKIE = struct.Struct("!IIIIHHIdB")
 _COOKIE_MAC_SIZE = 32
 _HEARTBEAT_INFO = struct.Struct("!d8s")
 _DATA_FIELDS = struct.Struct("!IHHI")  # TSN, SID, SSN, PPID after the chunk header
+_PORTS_TAG = struct.Struct("!HHI")
+_IDATA_FIELDS = struct.Struct("!IHHII")  # TSN, SID, reserved, MID, PPID/FSN
+_ESTABLISHED = AssociationState.ESTABLISHED
+_DATA_STATES = frozenset(
+    (AssociationState.ESTABLISHED, AssociationState.SHUTDOWN_PENDING,
+     AssociationState.SHUTDOWN_SENT)
+)
 
 _EXT_FORWARD_TSN = 1
 _EXT_RECONFIG = 2
@@ -118,8 +138,18 @@ class _OutMessage:
     """A user message waiting to be (fully) fragmented into DATA chunks."""
 
     __slots__ = (
-        "abandoned", "data", "expiry", "length", "max_retransmits", "offset", "ordered",
-        "ppid", "records", "ssn", "stream_id",
+        "abandoned",
+        "data",
+        "expiry",
+        "fsn",
+        "length",
+        "max_retransmits",
+        "offset",
+        "ordered",
+        "ppid",
+        "records",
+        "ssn",
+        "stream_id",
     )
 
     def __init__(
@@ -133,6 +163,7 @@ class _OutMessage:
         self.offset = 0
         self.ordered = ordered
         self.ssn = -1  # assigned with the first fragment (so dropped messages use none)
+        self.fsn = 0  # I-DATA fragment sequence number
         self.max_retransmits = max_retransmits
         self.expiry = expiry
         self.abandoned = False
@@ -192,6 +223,18 @@ class _Run:
         self.nbytes = len(part)
 
 
+class _IMessage:
+    """An I-DATA message being reassembled, fragments keyed by FSN."""
+
+    __slots__ = ("last", "nbytes", "parts", "ppid")
+
+    def __init__(self) -> None:
+        self.parts: dict[int, bytes] = {}
+        self.ppid: int | None = None
+        self.last: int | None = None
+        self.nbytes = 0
+
+
 class _Channel:
     __slots__ = (
         "acked", "buffered", "incoming_reset", "label", "low_threshold", "max_packet_life_time",
@@ -249,6 +292,7 @@ class SctpAssociation:
         sack_delay: float = 0.2,
         cookie_lifetime: float = 60.0,
         streams: int = 65535,
+        interleaving: bool = False,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if mtu < 256:
@@ -286,12 +330,14 @@ class SctpAssociation:
         self._initial_tsn = self._random_u32()
         self._tx_prefix = COMMON_HEADER.pack(local_port, remote_port, 0, 0)[:8]
         self._tx_seed = crc32c(_ZERO4, crc32c(self._tx_prefix))
-        self._rx_prefix = b""
-        self._rx_seed = 0
+        self._rx_prefix = bytes(8)
+        self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
 
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
         self._peer_reconfig = False
+        self.interleaving = interleaving
+        self._i_data = False  # I-DATA negotiated (RFC 8260)
         self.outbound_streams = streams
         self.inbound_streams = streams
 
@@ -315,7 +361,9 @@ class SctpAssociation:
         self._fast_recovery_exit: int | None = None
         self._peer_rwnd = 1 << 20
         self._queue: deque[_OutMessage] = deque()
-        self._out_ssn: dict[int, int] = {}
+        self._unstamped: list[tuple[_OutMessage, float]] = []
+        self._out_ssn: dict[int, int] = {}  # next SSN (DATA) or ordered MID (I-DATA)
+        self._out_umid: dict[int, int] = {}  # next unordered MID (I-DATA)
         self._t3: float | None = None
         self._srtt: float | None = None
         self._rttvar = 0.0
@@ -341,6 +389,7 @@ class SctpAssociation:
         self._runs_by_end: dict[int, _Run] = {}
         self._rx_buffered = 0
         self._in_ssn: dict[int, int] = {}
+        self._imsgs: dict[tuple[int, bool, int], _IMessage] = {}
         self._ordered_pending: dict[int, dict[int, tuple[int, bytes]]] = {}
 
         # -- heartbeats ------------------------------------------------------
@@ -446,8 +495,12 @@ class SctpAssociation:
             self._open(channel)
         return sid
 
-    def send(self, stream_id: int, data: bytes | str) -> None:
-        """Queue one message on a data channel (strings go as UTF-8, PPID 51)."""
+    def send(self, stream_id: int, data: bytes | str, now: float | None = None) -> None:
+        """Queue one message on a data channel (strings go as UTF-8, PPID 51).
+
+        ``now`` starts a max_packet_life_time channel's clock for the message;
+        without it, the clock starts at the next :meth:`datagrams_to_send`.
+        """
         channel = self._channels.get(stream_id)
         if channel is None or channel.state >= _CHANNEL_CLOSING:
             raise ValueError(f"data channel {stream_id} is not open")
@@ -466,10 +519,14 @@ class SctpAssociation:
             payload = b"\x00"  # RFC 8831 6.6: empty messages carry one zero byte
         lifetime = channel.max_packet_life_time
         ordered = channel.ordered or not channel.acked  # RFC 8832 6
-        self._enqueue(
-            stream_id, ppid, payload, ordered, channel.max_retransmits,
-            None if lifetime is None else self._now + lifetime / 1000.0,
-        )
+        if lifetime is None:
+            self._enqueue(stream_id, ppid, payload, ordered, channel.max_retransmits, None)
+        elif now is not None:
+            self._enqueue(stream_id, ppid, payload, ordered, None, now + lifetime / 1000.0)
+        else:
+            # Stamped with the expiry at the next datagrams_to_send(now).
+            self._enqueue(stream_id, ppid, payload, ordered, None, float("inf"))
+            self._unstamped.append((self._queue[-1], lifetime / 1000.0))
         channel.buffered += len(payload)
 
     def buffered_amount(self, stream_id: int) -> int:
@@ -643,13 +700,12 @@ class SctpAssociation:
         if size < 16:
             raise SctpParseError("packet too short")
         view = memoryview(data)
-        prefix = data[:8]
-        if prefix != self._rx_prefix:
-            self._rx_prefix = bytes(prefix)
-            self._rx_seed = crc32c(_ZERO4, crc32c(prefix))
+        if not data.startswith(self._rx_prefix):
+            self._rx_prefix = bytes(data[:8])
+            self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
         if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
             raise SctpParseError("bad checksum")
-        sport, dport, vtag = struct.unpack_from("!HHI", data)
+        sport, dport, vtag = _PORTS_TAG.unpack_from(data)
         if dport != self.local_port or sport != self.remote_port:
             raise SctpParseError("wrong ports")
         first = data[12]
@@ -666,21 +722,69 @@ class SctpAssociation:
             # COOKIE ECHO: the cookie itself is checked against the tag.
         offset = 12
         data_seen = False
+        unpack_chunk = CHUNK_HEADER.unpack_from
         while offset + 4 <= size:
-            ctype, flags, length = CHUNK_HEADER.unpack_from(data, offset)
+            ctype, flags, length = unpack_chunk(data, offset)
             if length < 4 or offset + length > size:
                 raise SctpParseError("bad chunk length")
-            if ctype == 0:
+            if ctype == 64:
                 data_seen = True
-                if length <= 16:
+                if not self._i_data or length <= 20:
+                    # RFC 8260 2.2.1: I-DATA only when negotiated.
+                    self._protocol_violation("unexpected or empty I-DATA", CAUSE_PROTOCOL_VIOLATION)
+                    return
+                if self.state in _DATA_STATES:
+                    self._on_idata(view, offset, length, flags)
+            elif ctype == 0:
+                data_seen = True
+                if length <= 16 or self._i_data:
                     # RFC 9260 6.2: an empty DATA chunk is a protocol violation.
                     self._protocol_violation("DATA chunk without user data", CAUSE_NO_USER_DATA)
                     return
-                if self.state is AssociationState.ESTABLISHED or (
-                    self.state in (AssociationState.SHUTDOWN_PENDING,
-                                   AssociationState.SHUTDOWN_SENT)
-                ):
-                    self._on_data(view, offset, length, flags)
+                state = self.state
+                if state is _ESTABLISHED or state in _DATA_STATES:
+                    # DATA (RFC 9260 6.2), inlined: the hottest path.
+                    wire_tsn, sid, ssn, ppid = _DATA_FIELDS.unpack_from(data, offset + 4)
+                    cum = self._peer_cum
+                    tsn = cum + ((wire_tsn - cum + 0x80000000) & MASK32) - 0x80000000
+                    if flags & 8:
+                        self._sack_now = True  # I bit (RFC 7053)
+                    fresh = True
+                    if tsn == cum + 1:
+                        if self._ooo:
+                            ooo = self._ooo
+                            nxt = tsn + 1
+                            while nxt in ooo:
+                                ooo.discard(nxt)
+                                nxt += 1
+                            self._peer_cum = nxt - 1
+                        else:
+                            self._peer_cum = tsn
+                        if tsn > self._peer_highest:
+                            self._peer_highest = tsn
+                    elif tsn <= cum or tsn in self._ooo:
+                        if len(self._dups) < 32:
+                            self._dups.append(wire_tsn)
+                        self._sack_now = True
+                        fresh = False
+                    else:
+                        if tsn > self._peer_highest:
+                            if self._rx_buffered > self._rwnd_max:
+                                fresh = False  # no room: drop it unacknowledged (RFC 9260 6.2)
+                            else:
+                                self._peer_highest = tsn
+                        if fresh:
+                            self._ooo.add(tsn)
+                            self._sack_now = True  # RFC 9260 6.7: report gaps at once
+                    if fresh:
+                        payload = view[offset + 16 : offset + length]
+                        if flags & 3 == 3:  # B and E: a whole message in one chunk
+                            if flags & 4:
+                                self._deliver(sid, ppid, bytes(payload))
+                            else:
+                                self._deliver_ordered(sid, ssn, ppid, bytes(payload))
+                        else:
+                            self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
             elif ctype == 3:
                 self._on_sack(data, offset + 4, offset + length, now)
             else:
@@ -696,44 +800,75 @@ class SctpAssociation:
             elif self._sack_deadline is None:
                 self._sack_deadline = now + self.sack_delay
 
-    # -- DATA -----------------------------------------------------------
-    def _on_data(self, view: memoryview, offset: int, length: int, flags: int) -> None:
-        wire_tsn, sid, ssn, ppid = _DATA_FIELDS.unpack_from(view, offset + 4)
+    def _track_tsn(self, wire_tsn: int, flags: int) -> int | None:
+        """TSN bookkeeping of one received DATA/I-DATA chunk; None if not to be used."""
         cum = self._peer_cum
         tsn = cum + ((wire_tsn - cum + 0x80000000) & MASK32) - 0x80000000
         if flags & 8:
-            self._sack_now = True  # I bit (RFC 7053)
+            self._sack_now = True
         if tsn == cum + 1:
-            self._peer_cum = tsn
-            if self._ooo:
-                ooo = self._ooo
-                nxt = tsn + 1
-                while nxt in ooo:
-                    ooo.discard(nxt)
-                    nxt += 1
-                self._peer_cum = nxt - 1
+            nxt = tsn + 1
+            while nxt in self._ooo:
+                self._ooo.discard(nxt)
+                nxt += 1
+            self._peer_cum = nxt - 1
             if tsn > self._peer_highest:
                 self._peer_highest = tsn
-        elif tsn <= cum or tsn in self._ooo:
+            return tsn
+        if tsn <= cum or tsn in self._ooo:
             if len(self._dups) < 32:
                 self._dups.append(wire_tsn)
             self._sack_now = True
+            return None
+        if tsn > self._peer_highest:
+            if self._rx_buffered > self._rwnd_max:
+                return None
+            self._peer_highest = tsn
+        self._ooo.add(tsn)
+        self._sack_now = True
+        return tsn
+
+    def _on_idata(self, view: memoryview, offset: int, length: int, flags: int) -> None:
+        """I-DATA (RFC 8260 2.1): fragments named by (stream, U, MID) and FSN."""
+        wire_tsn, sid, _, mid, fourth = _IDATA_FIELDS.unpack_from(view, offset + 4)
+        if self._track_tsn(wire_tsn, flags) is None:
             return
-        else:
-            if tsn > self._peer_highest:
-                if self._rx_buffered > self._rwnd_max:
-                    return  # no room: drop it unacknowledged (RFC 9260 6.2)
-                self._peer_highest = tsn
-            self._ooo.add(tsn)
-            self._sack_now = True  # RFC 9260 6.7: report gaps at once
-        payload = view[offset + 16 : offset + length]
-        if flags & 3 == 3:  # B and E: a whole message in one chunk
-            if flags & 4:
-                self._deliver(sid, ppid, bytes(payload))
+        payload = bytes(view[offset + 20 : offset + length])
+        unordered = bool(flags & 4)
+        if flags & 3 == 3:
+            if unordered:
+                self._deliver(sid, fourth, payload)
             else:
-                self._deliver_ordered(sid, ssn, ppid, bytes(payload))
+                self._deliver_ordered(sid, mid, fourth, payload, MASK32)
             return
-        self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
+        key = (sid, unordered, mid)
+        partial = self._imsgs.get(key)
+        if partial is None:
+            partial = self._imsgs[key] = _IMessage()
+        fsn = 0 if flags & 2 else fourth
+        if flags & 2:
+            partial.ppid = fourth
+        if flags & 1:
+            partial.last = fsn
+        if fsn in partial.parts:
+            return
+        partial.parts[fsn] = payload
+        partial.nbytes += len(payload)
+        self._rx_buffered += len(payload)
+        if (partial.ppid is not None and partial.last is not None
+                and len(partial.parts) == partial.last + 1):
+            del self._imsgs[key]
+            self._rx_buffered -= partial.nbytes
+            message = b"".join(partial.parts[i] for i in range(partial.last + 1))
+            if unordered:
+                self._deliver(sid, partial.ppid, message)
+            else:
+                self._deliver_ordered(sid, mid, partial.ppid, message, MASK32)
+        elif partial.nbytes > self.max_message_size:
+            self._protocol_violation(
+                f"message above max-message-size {self.max_message_size}",
+                CAUSE_PROTOCOL_VIOLATION,
+            )
 
     def _on_fragment(
         self, tsn: int, sid: int, ssn: int, ppid: int, flags: int, payload: memoryview
@@ -780,20 +915,23 @@ class SctpAssociation:
                 CAUSE_PROTOCOL_VIOLATION,
             )
 
-    def _deliver_ordered(self, sid: int, ssn: int, ppid: int, message: bytes) -> None:
+    def _deliver_ordered(
+        self, sid: int, ssn: int, ppid: int, message: bytes, mask: int = 0xFFFF
+    ) -> None:
+        # ``ssn`` is the 16-bit SSN of DATA, or the 32-bit MID of I-DATA.
         expected = self._in_ssn.get(sid, 0)
         if ssn == expected:
             self._deliver(sid, ppid, message)
-            expected = (expected + 1) & 0xFFFF
+            expected = (expected + 1) & mask
             pending = self._ordered_pending.get(sid)
             if pending:
                 while expected in pending:
                     ppid, message = pending.pop(expected)
                     self._rx_buffered -= len(message)
                     self._deliver(sid, ppid, message)
-                    expected = (expected + 1) & 0xFFFF
+                    expected = (expected + 1) & mask
             self._in_ssn[sid] = expected
-        elif (ssn - expected) & 0xFFFF < 0x8000:
+        elif (ssn - expected) & mask <= mask >> 1:
             pending = self._ordered_pending.setdefault(sid, {})
             if ssn not in pending:
                 pending[ssn] = (ppid, message)
@@ -982,6 +1120,20 @@ class SctpAssociation:
         return self._peer_forward_tsn and self._ack_point > self._cum_ack
 
     def _forward_tsn_chunk(self) -> bytes:
+        if self._i_data:
+            entries: set[tuple[int, bool, int]] = set()
+            ordered_mid: dict[int, int] = {}
+            for tsn in range(self._cum_ack + 1, self._ack_point + 1):
+                rec = self._outstanding.get(tsn)
+                if rec is None or rec.message is None:
+                    continue
+                message = rec.message
+                if message.ordered:
+                    ordered_mid[message.stream_id] = message.ssn
+                else:
+                    entries.add((message.stream_id, True, message.ssn))
+            entries.update((sid, False, mid) for sid, mid in ordered_mid.items())
+            return bytes(IForwardTsnChunk(self._ack_point & MASK32, tuple(sorted(entries))))
         streams: dict[int, int] = {}
         for tsn in range(self._cum_ack + 1, self._ack_point + 1):
             rec = self._outstanding.get(tsn)
@@ -1016,23 +1168,44 @@ class SctpAssociation:
             run = self._runs_by_end.pop(start)
             self._rx_buffered -= run.nbytes
         for sid, ssn in chunk.streams:
-            expected = self._in_ssn.get(sid, 0)
-            if (ssn - expected) & 0xFFFF >= 0x8000:
-                continue  # already past it
-            pending = self._ordered_pending.get(sid, {})
-            # Deliver what was waiting before the skipped message, then skip.
-            while expected != (ssn + 1) & 0xFFFF:
-                item = pending.pop(expected, None)
-                if item is not None:
-                    self._rx_buffered -= len(item[1])
-                    self._deliver(sid, item[0], item[1])
-                expected = (expected + 1) & 0xFFFF
-            while expected in pending:
-                ppid, message = pending.pop(expected)
-                self._rx_buffered -= len(message)
-                self._deliver(sid, ppid, message)
-                expected = (expected + 1) & 0xFFFF
-            self._in_ssn[sid] = expected
+            self._skip_ordered(sid, ssn, 0xFFFF)
+
+    def _skip_ordered(self, sid: int, upto: int, mask: int) -> None:
+        """Ordered messages up to ``upto`` were abandoned by the sender (RFC 3758 3.6)."""
+        expected = self._in_ssn.get(sid, 0)
+        distance = (upto - expected) & mask
+        if distance > mask >> 1:
+            return  # already past it
+        pending = self._ordered_pending.get(sid, {})
+        # Deliver what was waiting before the skipped message, in order.
+        for key in sorted(
+            (k for k in pending if (k - expected) & mask <= distance),
+            key=lambda k: (k - expected) & mask,
+        ):
+            ppid, message = pending.pop(key)
+            self._rx_buffered -= len(message)
+            self._deliver(sid, ppid, message)
+        expected = (upto + 1) & mask
+        while expected in pending:
+            ppid, message = pending.pop(expected)
+            self._rx_buffered -= len(message)
+            self._deliver(sid, ppid, message)
+            expected = (expected + 1) & mask
+        self._in_ssn[sid] = expected
+
+    def _on_iforward_tsn(self, chunk: IForwardTsnChunk) -> None:
+        # RFC 8260 2.3: as FORWARD TSN, naming messages by (stream, U, MID).
+        self._on_forward_tsn(ForwardTsnChunk(chunk.new_cumulative_tsn))
+        for sid, unordered, mid in chunk.streams:
+            if unordered:
+                partial = self._imsgs.pop((sid, True, mid), None)
+                if partial is not None:
+                    self._rx_buffered -= partial.nbytes
+                continue
+            for key in [k for k in self._imsgs if k[0] == sid and not k[1]
+                        and (mid - k[2]) & MASK32 <= 0x7FFFFFFF]:
+                self._rx_buffered -= self._imsgs.pop(key).nbytes
+            self._skip_ordered(sid, mid, MASK32)
 
     # -- control chunks ---------------------------------------------------
     def _on_control(self, chunk: object, ctype: int, flags: int, vtag: int, now: float) -> bool:
@@ -1066,6 +1239,8 @@ class SctpAssociation:
                     self._hb_deadline = now + self.heartbeat_interval + self._rto
         elif isinstance(chunk, ForwardTsnChunk):
             self._on_forward_tsn(chunk)
+        elif isinstance(chunk, IForwardTsnChunk):
+            self._on_iforward_tsn(chunk)
         elif isinstance(chunk, ReconfigChunk):
             self._on_reconfig(chunk, now)
         elif isinstance(chunk, AbortChunk):
@@ -1102,14 +1277,37 @@ class SctpAssociation:
         return True
 
     # -- association setup ------------------------------------------------
-    def _make_init(self, kind: type[InitChunk], cookie: bytes | None = None) -> InitChunk:
+    @staticmethod
+    def _unrecognized(init: InitChunk) -> list[tuple[int, bytes]]:
+        """Unrecognized Parameters to report in our INIT ACK (RFC 9260 3.2.1)."""
+        report = []
+        for ptype, value in init.params:
+            if ptype in _KNOWN_INIT_PARAMS:
+                continue
+            action = ptype >> 14
+            if action in (1, 3):
+                report.append(
+                    (PARAM_UNRECOGNIZED, serialize_parameters(((ptype, value),)))
+                )
+            if action in (0, 1):
+                break  # stop processing further parameters
+        return report
+
+    def _make_init(
+        self, kind: type[InitChunk], cookie: bytes | None = None,
+        unrecognized: list[tuple[int, bytes]] | None = None,
+    ) -> InitChunk:
         extensions = bytes((ChunkType.FORWARD_TSN, ChunkType.RECONFIG))
+        if self.interleaving:
+            extensions += bytes((ChunkType.I_DATA, ChunkType.I_FORWARD_TSN))
         params: list[tuple[int, bytes]] = [
             (PARAM_SUPPORTED_EXTENSIONS, extensions),
             (PARAM_FORWARD_TSN_SUPPORTED, b""),
         ]
         if cookie is not None:
             params.insert(0, (PARAM_STATE_COOKIE, cookie))
+        if unrecognized:
+            params.extend(unrecognized)
         return kind(
             self._local_tag, self._rwnd_max, self._streams, self._streams,
             self._initial_tsn & MASK32, tuple(params),
@@ -1124,7 +1322,7 @@ class SctpAssociation:
             ext |= _EXT_FORWARD_TSN
         if ChunkType.RECONFIG in supported:
             ext |= _EXT_RECONFIG
-        if ChunkType.I_DATA in supported:
+        if ChunkType.I_DATA in supported and ChunkType.I_FORWARD_TSN in supported:
             ext |= _EXT_I_DATA
         return ext
 
@@ -1145,7 +1343,7 @@ class SctpAssociation:
             self._peer_extensions(init),
         )
         cookie = body + hmac.new(self._cookie_secret, body, hashlib.sha256).digest()
-        init_ack = bytes(self._make_init(InitAckChunk, cookie))
+        init_ack = bytes(self._make_init(InitAckChunk, cookie, self._unrecognized(init)))
         self._send_with_tag(init.initiate_tag, init_ack)
 
     def _send_with_tag(self, tag: int, chunk: bytes) -> None:
@@ -1169,6 +1367,7 @@ class SctpAssociation:
         self._peer_forward_tsn = bool(ext & _EXT_FORWARD_TSN)
         self._peer_reconfig = bool(ext & _EXT_RECONFIG)
         self._peer_reconfig_seq = initial_tsn
+        self._i_data = self.interleaving and bool(ext & _EXT_I_DATA)
 
     def _on_init_ack(self, chunk: InitAckChunk, now: float) -> None:
         cookie = chunk.param(PARAM_STATE_COOKIE)
@@ -1222,7 +1421,7 @@ class SctpAssociation:
         self._hb_deadline = now + self.heartbeat_interval + self._rto
         self._events.append(
             AssociationEstablished(
-                self.outbound_streams, self.inbound_streams, False, self._peer_reconfig
+                self.outbound_streams, self.inbound_streams, self._i_data, self._peer_reconfig
             )
         )
         for channel in list(self._channels.values()):
@@ -1294,7 +1493,12 @@ class SctpAssociation:
             return
         channel.reset_queued = True
         if not self._peer_reconfig or self.state is not AssociationState.ESTABLISHED:
-            # Nothing to tell a peer that cannot reset streams.
+            # Nothing to tell a peer that cannot reset streams, or that has
+            # not seen anything of this channel yet: drop what was queued.
+            if self.state is not AssociationState.ESTABLISHED:
+                self._queue = deque(
+                    m for m in self._queue if m.stream_id != channel.stream_id
+                )
             channel.outgoing_reset = channel.incoming_reset = True
             self._maybe_channel_closed(channel)
             return
@@ -1303,10 +1507,12 @@ class SctpAssociation:
     def _send_reset_request(self, now: float) -> None:
         ready = []
         waiting = []
+        # A stream is reset once all its queued messages (DCEP included)
+        # have TSNs, so that "last assigned TSN" covers them (RFC 6525 5.1.2).
+        busy = {m.stream_id for m in self._queue if m.offset < m.length and not m.abandoned}
         for sid in self._streams_to_reset:
-            channel = self._channels.get(sid)
-            if channel is not None and channel.buffered > 0:
-                waiting.append(sid)  # its data is not all sent yet
+            if sid in busy:
+                waiting.append(sid)
             else:
                 ready.append(sid)
         if not ready:
@@ -1336,6 +1542,16 @@ class SctpAssociation:
                     self._peer_reconfig_seq = (self._peer_reconfig_seq + 1) & MASK32
                 self._control.append(bytes(ReconfigChunk((ReconfigResponse(
                     param.request_seq, ReconfigResponse.SUCCESS_NOTHING_TO_DO),))))
+            elif isinstance(param, RawParameter):
+                # SSN/TSN reset (15) and add-streams requests (17, 18): we
+                # neither need nor grant them (RFC 6525 5.2: answer Denied).
+                if param.type in (15, 17, 18) and len(param.data) >= 4:
+                    seq = U32.unpack_from(param.data)[0]
+                    if seq == self._peer_reconfig_seq:
+                        self._peer_reconfig_seq = (seq + 1) & MASK32
+                        self._peer_reconfig_last_result = ReconfigResponse.DENIED
+                    self._control.append(bytes(ReconfigChunk((ReconfigResponse(
+                        seq, ReconfigResponse.DENIED),))))
             elif isinstance(param, ReconfigResponse):
                 request = self._reconfig_request
                 if request is None or param.response_seq != request.request_seq:
@@ -1348,6 +1564,7 @@ class SctpAssociation:
                 self._reconfig_seq = (self._reconfig_seq + 1) & MASK32
                 for sid in request.streams:
                     self._out_ssn.pop(sid, None)
+                    self._out_umid.pop(sid, None)
                     channel = self._channels.get(sid)
                     if channel is not None:
                         channel.outgoing_reset = True
@@ -1444,6 +1661,10 @@ class SctpAssociation:
         self._now = now
         out = self._raw_packets
         self._raw_packets = []
+        if self._unstamped:
+            for message, lifetime in self._unstamped:
+                message.expiry = now + lifetime
+            self._unstamped = []
         state = self.state
         established = state in (
             AssociationState.ESTABLISHED, AssociationState.SHUTDOWN_PENDING,
@@ -1501,7 +1722,10 @@ class SctpAssociation:
         if self._queue and state in (AssociationState.ESTABLISHED,
                                      AssociationState.SHUTDOWN_RECEIVED,
                                      AssociationState.SHUTDOWN_PENDING):
-            parts, size, sent = self._pack_new_data(now, out, parts, size)
+            if self._i_data:
+                parts, size, sent = self._pack_new_idata(now, out, parts, size)
+            else:
+                parts, size, sent = self._pack_new_data(now, out, parts, size)
             sent_data = sent_data or sent
         if parts:
             out.append(self._finish(parts))
@@ -1612,6 +1836,10 @@ class SctpAssociation:
         out_ssn = self._out_ssn
         channels = self._channels
         pack_header = DATA_HEADER.pack
+        pack_crc = CHECKSUM.pack
+        join = b"".join
+        prefix = self._tx_prefix
+        seed = self._tx_seed
         sent = False
         while queue:
             if flight >= cwnd:
@@ -1626,8 +1854,56 @@ class SctpAssociation:
                 message.abandoned = True
                 self._sent_bytes(message.stream_id, message.length)
                 continue
-            room = mtu - size - 16
             remaining = message.length - message.offset
+            if not parts and remaining > max_payload:
+                # Fast path: full-size middle fragments, one DATA chunk per
+                # packet, built and checksummed in place.
+                chunk_size = 16 + max_payload  # a multiple of 4: no padding
+                if flight and chunk_size > rwnd:
+                    break
+                sid = message.stream_id
+                offset = start_offset = message.offset
+                flags = 0 if message.ordered else 4
+                if offset == 0:
+                    flags |= 2
+                    if message.ordered:
+                        ssn = out_ssn.get(sid, 0)
+                        out_ssn[sid] = (ssn + 1) & 0xFFFF
+                        message.ssn = ssn
+                    else:
+                        message.ssn = 0
+                ssn = message.ssn
+                ppid = message.ppid
+                data = message.data
+                records = message.records
+                pr_message = message if records is not None else None
+                if self._rtt_tsn is None:
+                    self._rtt_tsn = tsn
+                    self._rtt_time = now
+                while remaining > max_payload and flight < cwnd and (
+                    chunk_size <= rwnd or not flight
+                ):
+                    header = pack_header(0, flags, chunk_size, tsn & MASK32, sid, ssn, ppid)
+                    end = offset + max_payload
+                    payload = data[offset:end]
+                    rec = _Sent(tsn, header, payload, now, pr_message)
+                    if records is not None:
+                        records.append(rec)
+                    outstanding[tsn] = rec
+                    out.append(join((prefix, pack_crc(crc32c(payload, crc32c(header, seed))),
+                                     header, payload)))
+                    tsn += 1
+                    flight += chunk_size
+                    rwnd -= chunk_size
+                    offset = end
+                    remaining -= max_payload
+                    flags &= 5  # only the first fragment has B
+                message.offset = offset
+                sent = True
+                if message.ppid != PPID_DCEP:
+                    self._sent_bytes(sid, offset - start_offset)
+                continue
+            room = mtu - size - 16
             if room < remaining and (room < 64 or (room < max_payload // 2 and parts)):
                 if not parts:
                     break
@@ -1687,6 +1963,85 @@ class SctpAssociation:
         self._next_tsn = tsn
         self._flight = flight
         self._peer_rwnd = rwnd if rwnd > 0 else 0
+        return parts, size, sent
+
+
+    def _pack_new_idata(
+        self, now: float, out: list[bytes], parts: list[bytes | memoryview], size: int
+    ) -> tuple[list[bytes | memoryview], int, bool]:
+        """New user data as I-DATA chunks (RFC 8260 2.1); one message at a time."""
+        mtu = self.mtu
+        queue = self._queue
+        max_payload = mtu - 12 - 20
+        max_payload -= max_payload & 3
+        sent = False
+        while queue:
+            if self._flight >= self._cwnd:
+                break
+            message = queue[0]
+            if message.abandoned or message.offset >= message.length:
+                queue.popleft()
+                continue
+            if message.offset == 0 and message.expiry is not None and now >= message.expiry:
+                queue.popleft()
+                message.abandoned = True
+                self._sent_bytes(message.stream_id, message.length)
+                continue
+            room = mtu - size - 20
+            remaining = message.length - message.offset
+            if room < remaining and (room < 64 or (room < max_payload // 2 and parts)):
+                if not parts:
+                    break
+                out.append(self._finish(parts))
+                parts = []
+                size = 12
+                continue
+            take = remaining if remaining <= room else room - (room & 3)
+            chunk_size = 20 + take
+            if chunk_size > self._peer_rwnd and self._flight > 0:
+                break
+            sid = message.stream_id
+            offset = message.offset
+            flags = 0 if message.ordered else 4
+            if offset == 0:
+                flags |= 2
+                counter = self._out_ssn if message.ordered else self._out_umid
+                mid = counter.get(sid, 0)
+                counter[sid] = (mid + 1) & MASK32
+                message.ssn = mid
+                fourth = message.ppid
+            else:
+                fourth = message.fsn
+            message.fsn += 1
+            end = offset + take
+            if end == message.length:
+                flags |= 1
+                queue.popleft()
+            message.offset = end
+            tsn = self._next_tsn
+            self._next_tsn = tsn + 1
+            header = IDATA_HEADER.pack(
+                64, flags, chunk_size, tsn & MASK32, sid, 0, message.ssn, fourth
+            )
+            payload = message.data[offset:end]
+            rec = _Sent(tsn, header, payload, now, message if message.records is not None else None)
+            if message.records is not None:
+                message.records.append(rec)
+            self._outstanding[tsn] = rec
+            if self._rtt_tsn is None:
+                self._rtt_tsn = tsn
+                self._rtt_time = now
+            parts.append(header)
+            parts.append(payload)
+            pad = -chunk_size & 3
+            if pad:
+                parts.append(_PADDING[4 - pad])
+            size += chunk_size + pad
+            self._flight += chunk_size
+            self._peer_rwnd = max(0, self._peer_rwnd - chunk_size)
+            sent = True
+            if message.ppid != PPID_DCEP:
+                self._sent_bytes(sid, take)
         return parts, size, sent
 
 

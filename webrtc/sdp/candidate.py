@@ -14,21 +14,58 @@ RFC 8839 section 5.1::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from webrtc.sdp.errors import SdpParseError
 
-__all__ = ["CANDIDATE_TYPES", "Candidate"]
+__all__ = ["CANDIDATE_TYPES", "Candidate", "scan_candidate"]
 
 CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 
 # Extension attributes with typed fields, in the order Chromium writes them.
 _TYPED_EXTENSIONS = ("tcptype", "generation", "ufrag", "network-id", "network-cost")
+_U32 = 2**32 - 1
 _ICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
 
 
+# RFC 8839 section 5.1, the fields up to the candidate type, then the
+# extension pairs: foundation = 1*32ice-char; component-id = 1*3DIGIT;
+# transport = "UDP" / token; priority = 1*10DIGIT; the address is kept as
+# written (IPv4, IPv6 or an mDNS name); cand-type = "typ" SP token. Numbers
+# are range-checked after the match, and items are printable ASCII.
+_CANDIDATE_RE = re.compile(
+    r"(?:a=)?(?:candidate:)?"
+    r"([A-Za-z0-9+/]{1,32}) ([0-9]{1,20}) ((?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+) "
+    r"([0-9]{1,20}) ([\x21-\x7e]+) ([0-9]{1,20}) typ ([A-Za-z0-9]+)"
+    r"((?: [\x21-\x7e]+)*)\Z"
+)
+
+
+def _diagnose(text: str) -> str:
+    """Which field of a candidate that did not match is wrong (for the message)."""
+    value = text[2:] if text.startswith("a=") else text
+    if value.startswith("candidate:"):
+        value = value[len("candidate:") :]
+    parts = value.split(" ")
+    if len(parts) < 8 or parts[6] != "typ":
+        return "malformed candidate"
+    fields = ("foundation", "component", "transport", "priority", "address", "port")
+    checks = (r"[A-Za-z0-9+/]{1,32}", "[0-9]{1,20}",
+              r"(?=[A-Za-z0-9-]*[A-Za-z0-9])[A-Za-z0-9-]+", "[0-9]{1,20}", r"[\x21-\x7e]+",
+              "[0-9]{1,20}")
+    for name, part, pattern in zip(fields, parts, checks, strict=False):
+        if re.fullmatch(pattern, part) is None:
+            return f"malformed candidate {name}"
+    if re.fullmatch("[A-Za-z0-9]+", parts[7]) is None:
+        return "malformed candidate type"
+    return "malformed candidate extension"
+
+
 def _parse_int(value: str, what: str, text: str, maximum: int) -> int:
-    if not value.isascii() or not value.isdigit():
+    # The length bound keeps int() away from its 4,300-digit ValueError.
+    if not value.isascii() or not value.isdigit() or len(value) > 20:
         raise SdpParseError(f"candidate {what} is not a number", line=text)
     number = int(value)
     if number > maximum:
@@ -67,82 +104,7 @@ class Candidate:
     @classmethod
     def parse(cls, text: str) -> Candidate:
         """Parse ``candidate:...``, ``a=candidate:...`` or the bare attribute value."""
-        value = text
-        if value.startswith("a="):
-            value = value[2:]
-        if value.startswith("candidate:"):
-            value = value[len("candidate:") :]
-        parts = value.split(" ")
-        if len(parts) < 8 or parts[6] != "typ":
-            raise SdpParseError("malformed candidate", line=text)
-        foundation = parts[0]
-        if not foundation or len(foundation) > 32 or not set(foundation) <= _ICE_CHARS:
-            raise SdpParseError("malformed candidate foundation", line=text)
-        component = _parse_int(parts[1], "component", text, 256)
-        transport = parts[2]
-        if not transport or not transport.isascii() or not transport.replace("-", "").isalnum():
-            raise SdpParseError("malformed candidate transport", line=text)
-        priority = _parse_int(parts[3], "priority", text, 2**32 - 1)
-        address = parts[4]
-        if not address or not address.isascii() or not address.isprintable():
-            raise SdpParseError("malformed candidate address", line=text)
-        port = _parse_int(parts[5], "port", text, 65535)
-        cand_type = parts[7]
-        if not cand_type or not cand_type.isascii() or not cand_type.isalnum():
-            raise SdpParseError("malformed candidate type", line=text)
-
-        rest = parts[8:]
-        if len(rest) % 2:
-            raise SdpParseError("candidate extension without a value", line=text)
-        related_address: str | None = None
-        related_port: int | None = None
-        typed: dict[str, str] = {}
-        extensions: list[tuple[str, str]] = []
-        order: list[str] = []
-        for index in range(0, len(rest), 2):
-            key, item = rest[index], rest[index + 1]
-            if not key or not item or not key.isascii() or not item.isascii():
-                raise SdpParseError("malformed candidate extension", line=text)
-            if not key.isprintable() or not item.isprintable():
-                raise SdpParseError("malformed candidate extension", line=text)
-            if key == "raddr" and index == 0 and related_address is None:
-                related_address = item
-                continue
-            if key == "rport" and index == 2 and related_address is not None:
-                related_port = _parse_int(item, "rport", text, 65535)
-                continue
-            if key in ("raddr", "rport"):
-                raise SdpParseError(f"misplaced {key}", line=text)
-            if key in _TYPED_EXTENSIONS and key not in typed:
-                typed[key] = item
-            else:
-                extensions.append((key, item))
-            order.append(key)
-        if related_address is not None and related_port is None:
-            raise SdpParseError("raddr without rport", line=text)
-
-        def typed_int(key: str, maximum: int) -> int | None:
-            raw = typed.get(key)
-            return None if raw is None else _parse_int(raw, key, text, maximum)
-
-        return cls(
-            foundation=foundation,
-            component=component,
-            transport=transport,
-            priority=priority,
-            address=address,
-            port=port,
-            type=cand_type,
-            related_address=related_address,
-            related_port=related_port,
-            tcptype=typed.get("tcptype"),
-            generation=typed_int("generation", 2**32 - 1),
-            ufrag=typed.get("ufrag"),
-            network_id=typed_int("network-id", 65535),
-            network_cost=typed_int("network-cost", 65535),
-            extensions=tuple(extensions),
-            extension_order=tuple(order),
-        )
+        return cls(*scan_candidate(text))
 
     def _typed_values(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -202,3 +164,72 @@ class Candidate:
     def is_mdns(self) -> bool:
         """True when the address is an mDNS name (``<uuid>.local``) to resolve."""
         return self.address.lower().endswith(".local")
+
+
+# What the Candidate constructor takes, in order.
+CandidateFields = tuple[Any, ...]
+
+
+def scan_candidate(text: str) -> CandidateFields:
+    """Validate a candidate string and return the constructor arguments.
+
+    :meth:`Candidate.parse` builds on it; the SDP parser calls it alone to
+    validate ``a=candidate`` lines without building the value.
+    """
+    found = _CANDIDATE_RE.match(text)
+    if found is None:
+        raise SdpParseError(_diagnose(text), line=text)
+    foundation, component_text, transport, priority_text, address, port_text, \
+        cand_type, tail = found.groups()
+    # The pattern bounds each number to 20 ASCII digits, so int() is safe.
+    component = int(component_text)
+    priority = int(priority_text)
+    port = int(port_text)
+    if component > 256:
+        raise SdpParseError("candidate component out of range", line=text)
+    if priority > _U32:
+        raise SdpParseError("candidate priority out of range", line=text)
+    if port > 65535:
+        raise SdpParseError("candidate port out of range", line=text)
+    if not tail:
+        return (foundation, component, transport, priority, address, port, cand_type)
+
+    # Extension pairs; the pattern holds each item to non-empty printable ASCII.
+    rest = tail[1:].split(" ")
+    count = len(rest)
+    if count % 2:
+        raise SdpParseError("candidate extension without a value", line=text)
+    related_address: str | None = None
+    related_port: int | None = None
+    start = 0
+    if rest[0] == "raddr":
+        if count < 4 or rest[2] != "rport":
+            raise SdpParseError("raddr without rport", line=text)
+        related_address = rest[1]
+        related_port = _parse_int(rest[3], "rport", text, 65535)
+        start = 4
+    typed: dict[str, str] = {}
+    extensions: list[tuple[str, str]] = []
+    order: list[str] = []
+    for index in range(start, count, 2):
+        key = rest[index]
+        if key in _TYPED_EXTENSIONS and key not in typed:
+            typed[key] = rest[index + 1]
+        elif key == "raddr" or key == "rport":
+            raise SdpParseError(f"misplaced {key}", line=text)
+        else:
+            extensions.append((key, rest[index + 1]))
+        order.append(key)
+    generation = typed.get("generation")
+    network_id = typed.get("network-id")
+    network_cost = typed.get("network-cost")
+    return (
+        foundation, component, transport, priority, address, port, cand_type,
+        related_address, related_port, typed.get("tcptype"),
+        None if generation is None else _parse_int(generation, "generation", text, _U32),
+        typed.get("ufrag"),
+        None if network_id is None else _parse_int(network_id, "network-id", text, 65535),
+        None if network_cost is None
+        else _parse_int(network_cost, "network-cost", text, 65535),
+        tuple(extensions), tuple(order),
+    )

@@ -6,6 +6,7 @@ error, 2 on a usage or I/O error.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -17,16 +18,18 @@ __all__ = ["main", "summarize"]
 USAGE = "usage: python -m webrtc sdp FILE|-   (validate an SDP and summarize it)"
 
 
-def _codec_text(media: MediaDescription) -> str:
-    if media.is_data_channel:
-        return ""
+def _codec_lines(media: MediaDescription) -> list[str]:
     out = []
     for codec in media.codecs():
-        text = f"{codec.payload_type} {codec}"
+        text = f"    {codec.payload_type} {codec}"
         if codec.parameters:
             text += f" [{codec.parameters}]"
+        if codec.feedback:
+            text += " fb: " + ", ".join(
+                fb.type if fb.parameter is None else f"{fb.type} {fb.parameter}"
+                for fb in codec.feedback)
         out.append(text)
-    return ", ".join(out)
+    return out
 
 
 def summarize(sd: SessionDescription) -> str:
@@ -62,8 +65,14 @@ def summarize(sd: SessionDescription) -> str:
                 f"max-message-size {media.max_message_size}"
             )
         else:
-            codecs = _codec_text(media)
-            lines.append(f"  codecs: {codecs or '(none)'}")
+            codecs = _codec_lines(media)
+            lines.append(f"  codecs: {len(codecs) or '(none)'}")
+            lines.extend(codecs)
+        connection = sd.connection_for(media)
+        if connection is not None:
+            rtcp = media.rtcp
+            lines.append(f"  connection: {connection}"
+                         + (f" (rtcp port {rtcp.port})" if rtcp is not None else ""))
         credentials = sd.ice_credentials_for(media)
         if credentials is not None:
             options = sd.ice_options_for(media)
@@ -131,5 +140,11 @@ def main(argv: list[str]) -> int:
         if exc.line is not None:
             print(f"  {exc.line}", file=sys.stderr)
         return 1
-    print(summarize(sd))
+    try:
+        print(summarize(sd))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (e.g. piped into head): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0

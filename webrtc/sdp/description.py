@@ -76,7 +76,7 @@ from webrtc.sdp.attributes import (
     check_ssrc,
     check_ssrc_group,
 )
-from webrtc.sdp.candidate import Candidate
+from webrtc.sdp.candidate import Candidate, scan_candidate
 from webrtc.sdp.errors import SdpParseError
 
 __all__ = ["MediaDescription", "SessionDescription"]
@@ -99,92 +99,120 @@ def _int_value(value: str, what: str, maximum: int) -> int:
     return number
 
 
-def _require_flag(value: str | None) -> None:
-    if value is not None:
-        raise SdpParseError("this attribute takes no value", line=value)
-
-
-def _require_value(check: Callable[[str], object]) -> Callable[[str | None], object]:
-    def checked(value: str | None) -> object:
-        if value is None:
-            raise SdpParseError("this attribute needs a value", line="")
-        return check(value)
-
-    return checked
-
-
-def _check_nonempty_field(value: str | None) -> None:
+def _check_nonempty_field(value: str) -> None:
     if not value or " " in value:
-        raise SdpParseError("expected one non-empty field", line=value or "")
+        raise SdpParseError("expected one non-empty field", line=value)
 
 
-def _check_ice_options(value: str | None) -> None:
-    if value is None:
-        raise SdpParseError("this attribute needs a value", line="")
+def _check_ice_options(value: str) -> None:
     for item in value.split(" "):
         if TOKEN_RE.match(item) is None:
             raise SdpParseError("malformed ice-options", line=value)
 
 
-def _check_max_message_size(value: str | None) -> None:
-    _int_value(value or "", "max-message-size", 2**64 - 1)
+def _check_max_message_size(value: str) -> None:
+    _int_value(value, "max-message-size", 2**64 - 1)
 
 
-def _check_sctp_port(value: str | None) -> None:
-    _int_value(value or "", "sctp-port", 65535)
+def _check_sctp_port(value: str) -> None:
+    _int_value(value, "sctp-port", 65535)
 
 
-def _check_setup(value: str | None) -> None:
+def _check_setup(value: str) -> None:
     if value not in _SETUP_ROLES:
-        raise SdpParseError("unknown setup role", line=value or "")
+        raise SdpParseError("unknown setup role", line=value)
 
 
 _SETUP_ROLES = frozenset(role.value for role in Setup)
 
-# Attributes validated when parsed: name -> check(value, or None for a flag).
-# Each uses the same check as the typed accessor, so accessors of a parsed
+# Attributes with a value, validated when parsed: name -> check(value). Each
+# uses the same check as the typed accessor, so accessors of a parsed
 # description do not fail. ICE ufrag/pwd: RFC 8839 section 5.4 says ice-char
 # (ALPHA / DIGIT / "+" / "/"), but stacks send "-", "_", "=" and more, so only
 # emptiness and spaces are refused.
-_VALIDATORS: dict[str, Callable[[str | None], object]] = {
-    "rtpmap": _require_value(check_rtpmap),
-    "fmtp": _require_value(check_fmtp),
-    "rtcp-fb": _require_value(check_rtcp_fb),
-    "extmap": _require_value(check_extmap),
-    "ssrc": _require_value(check_ssrc),
-    "ssrc-group": _require_value(check_ssrc_group),
-    "msid": _require_value(check_msid),
+_VALUE_CHECKS: dict[str, Callable[[str], object]] = {
+    "rtpmap": check_rtpmap,
+    "fmtp": check_fmtp,
+    "rtcp-fb": check_rtcp_fb,
+    "extmap": check_extmap,
+    "ssrc": check_ssrc,
+    "ssrc-group": check_ssrc_group,
+    "msid": check_msid,
     "mid": _check_nonempty_field,
-    "group": _require_value(check_group),
-    "msid-semantic": _require_value(check_msid_semantic),
-    "fingerprint": _require_value(check_fingerprint),
+    "group": check_group,
+    "msid-semantic": check_msid_semantic,
+    "fingerprint": check_fingerprint,
     "setup": _check_setup,
-    "rtcp": _require_value(check_rtcp),
+    "rtcp": check_rtcp,
     "ice-ufrag": _check_nonempty_field,
     "ice-pwd": _check_nonempty_field,
     "ice-options": _check_ice_options,
-    "candidate": _require_value(Candidate.parse),
-    "rid": _require_value(Rid.parse),
-    "simulcast": _require_value(Simulcast.parse),
+    "candidate": scan_candidate,
+    "rid": Rid.parse,
+    "simulcast": Simulcast.parse,
     "sctp-port": _check_sctp_port,
     "max-message-size": _check_max_message_size,
-    "rtcp-mux": _require_flag,
-    "rtcp-rsize": _require_flag,
-    "ice-lite": _require_flag,
-    "end-of-candidates": _require_flag,
-    "extmap-allow-mixed": _require_flag,
-    "bundle-only": _require_flag,
-    "sendrecv": _require_flag,
-    "sendonly": _require_flag,
-    "recvonly": _require_flag,
-    "inactive": _require_flag,
 }
+
+# Property attributes (RFC 8866 section 6): no value allowed.
+_FLAGS = frozenset({
+    "rtcp-mux", "rtcp-rsize", "ice-lite", "end-of-candidates", "extmap-allow-mixed",
+    "bundle-only", "sendrecv", "sendonly", "recvonly", "inactive",
+})
+
+#: Every attribute the parser validates (for tests and tools).
+KNOWN_ATTRIBUTES = frozenset(_VALUE_CHECKS) | _FLAGS
 
 
 def _check_value_text(value: str) -> None:
     for char in _BAD_VALUE_CHARS:
         if char in value:
             raise ValueError(f"SDP values cannot contain {char!r}: {value!r}")
+
+
+def _attribute_line(name: str, value: str | None) -> str:
+    """The ``a=`` line for a builder, refused (ValueError) if ``parse`` would refuse it.
+
+    This is what makes a description built through the setters and adders
+    always parse back to an equal one.
+    """
+    if TOKEN_RE.match(name) is None:
+        raise ValueError(f"attribute names are tokens: {name!r}")
+    if value is None:
+        if name in _VALUE_CHECKS:
+            raise ValueError(f"a={name} needs a value")
+        return f"a={name}"
+    _check_value_text(value)
+    if name in _FLAGS:
+        raise ValueError(f"a={name} takes no value")
+    check = _VALUE_CHECKS.get(name)
+    if check is not None:
+        try:
+            check(value)
+        except SdpParseError as exc:
+            raise ValueError(f"invalid a={name} value: {exc.reason}: {value!r}") from None
+    return f"a={name}:{value}"
+
+
+_LINE_CHECKS_FOR_BUILDERS: dict[str, Callable[[str], object]] = {}
+
+V = TypeVar("V")
+
+
+def _text(value: V, parse: Callable[[str], V], write: Callable[[V], str] = str) -> str:
+    """A typed value's text, refused (ValueError) unless it parses back equal.
+
+    E.g. ``Msid("a b")`` would write ``a b`` and read back as stream ``a``,
+    track ``b``: a builder must not produce that silently.
+    """
+    text = write(value)
+    try:
+        same = parse(text) == value
+    except SdpParseError:
+        same = False
+    if not same:
+        raise ValueError(f"{value!r} cannot be written as SDP (it would read back differently)")
+    return text
 
 
 class _Section:
@@ -240,14 +268,12 @@ class _Section:
         )
 
     def add_attribute(self, name: str, value: str | None = None) -> None:
-        """Append ``a=<name>`` (a flag when ``value`` is None) or ``a=<name>:<value>``."""
-        if TOKEN_RE.match(name) is None:
-            raise ValueError(f"attribute names are tokens: {name!r}")
-        if value is None:
-            self.lines.append(f"a={name}")
-        else:
-            _check_value_text(value)
-            self.lines.append(f"a={name}:{value}")
+        """Append ``a=<name>`` (a flag when ``value`` is None) or ``a=<name>:<value>``.
+
+        Raises ValueError for a value the parser would refuse (a known
+        attribute's malformed value, line breaks, NUL).
+        """
+        self.lines.append(_attribute_line(name, value))
 
     def remove_attribute(self, name: str) -> int:
         """Remove every ``a=<name>`` line; return how many went."""
@@ -257,11 +283,7 @@ class _Section:
 
     def set_attribute(self, name: str, value: str | None = None) -> None:
         """Replace the first ``a=<name>`` line in place (removing any others) or append one."""
-        if TOKEN_RE.match(name) is None:
-            raise ValueError(f"attribute names are tokens: {name!r}")
-        if value is not None:
-            _check_value_text(value)
-        new = f"a={name}" if value is None else f"a={name}:{value}"
+        new = _attribute_line(name, value)
         self._replace_lines(lambda line: self._is_attribute(line, name), [new])
 
     def _replace_lines(self, match: Callable[[str], bool], new: list[str]) -> None:
@@ -281,10 +303,7 @@ class _Section:
 
     def _set_values(self, name: str, values: Iterable[str]) -> None:
         """Replace all ``a=<name>`` lines by one line per value (in place of the first)."""
-        new = []
-        for value in values:
-            _check_value_text(value)
-            new.append(f"a={name}:{value}")
+        new = [_attribute_line(name, value) for value in values]
         self._replace_lines(lambda line: self._is_attribute(line, name), new)
 
     def _typed(self, name: str, parse: Callable[[str], T]) -> list[T]:
@@ -316,6 +335,12 @@ class _Section:
         prefix = letter + "="
         if value is not None:
             _check_value_text(value)
+            check = _LINE_CHECKS_FOR_BUILDERS.get(letter)
+            if check is not None:
+                try:
+                    check(value)
+                except SdpParseError as exc:
+                    raise ValueError(f"invalid {letter}= value: {exc.reason}: {value!r}") from None
         existing = [index for index, line in enumerate(self.lines) if line.startswith(prefix)]
         if existing:
             first = existing[0]
@@ -341,7 +366,7 @@ class _Section:
 
     @connection.setter
     def connection(self, value: Connection | None) -> None:
-        self._set_line("c", None if value is None else str(value))
+        self._set_line("c", None if value is None else _text(value, Connection.parse))
 
     # -- attributes allowed at both levels ---------------------------------------
 
@@ -391,10 +416,10 @@ class _Section:
 
     @fingerprints.setter
     def fingerprints(self, value: Iterable[Fingerprint]) -> None:
-        self._set_values("fingerprint", map(str, value))
+        self._set_values("fingerprint", [_text(v, Fingerprint.parse) for v in value])
 
     def add_fingerprint(self, fingerprint: Fingerprint) -> None:
-        self.add_attribute("fingerprint", str(fingerprint))
+        self.add_attribute("fingerprint", _text(fingerprint, Fingerprint.parse))
 
     @property
     def setup(self) -> Setup | None:
@@ -421,10 +446,19 @@ class _Section:
 
     @extmaps.setter
     def extmaps(self, value: Iterable[ExtMap]) -> None:
-        self._set_values("extmap", map(str, value))
+        self._set_values("extmap", [_text(v, ExtMap.parse) for v in value])
 
     def add_extmap(self, extmap: ExtMap) -> None:
-        self.add_attribute("extmap", str(extmap))
+        self.add_attribute("extmap", _text(extmap, ExtMap.parse))
+
+    @property
+    def end_of_candidates(self) -> bool:
+        """``a=end-of-candidates`` (RFC 8840 section 8.2; session level applies to all)."""
+        return self._flag("end-of-candidates")
+
+    @end_of_candidates.setter
+    def end_of_candidates(self, value: bool) -> None:
+        self._set_flag("end-of-candidates", value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Section) or type(other) is not type(self):
@@ -479,11 +513,10 @@ class MediaDescription(_Section):
 
     def _write_media_line(self, kind: str, port: int, port_count: int | None,
                           protocol: str, formats: list[str]) -> None:
-        for value in (kind, protocol, *formats):
-            if not value or " " in value:
-                raise ValueError(f"m= line fields are non-empty without spaces: {value!r}")
-            _check_value_text(value)
-        if not 0 <= port <= 65535:
+        for value in (kind, *protocol.split("/"), *formats):
+            if TOKEN_RE.match(value) is None:
+                raise ValueError(f"m= line fields are tokens: {value!r}")
+        if not 0 <= port <= 65535 or (port_count is not None and not 0 <= port_count <= 65535):
             raise ValueError(f"port out of range: {port}")
         port_text = str(port) if port_count is None else f"{port}/{port_count}"
         self.lines[0] = " ".join([f"m={kind}", port_text, protocol, *formats])
@@ -611,7 +644,7 @@ class MediaDescription(_Section):
 
     @rtcp.setter
     def rtcp(self, value: Rtcp | None) -> None:
-        self._set_text("rtcp", None if value is None else str(value))
+        self._set_text("rtcp", None if value is None else _text(value, Rtcp.parse))
 
     @property
     def rtcp_mux(self) -> bool:
@@ -638,24 +671,17 @@ class MediaDescription(_Section):
 
     @candidates.setter
     def candidates(self, value: Iterable[Candidate]) -> None:
-        self._set_values("candidate", (c.to_attribute_value() for c in value))
+        self._set_values("candidate", [_text(c, Candidate.parse, Candidate.to_attribute_value)
+                                        for c in value])
 
     def add_candidate(self, candidate: Candidate) -> None:
         """Append an ``a=candidate`` line (before ``a=end-of-candidates`` if present)."""
-        line = candidate.to_sdp_line()
+        line = _attribute_line(
+            "candidate", _text(candidate, Candidate.parse, Candidate.to_attribute_value))
         if "a=end-of-candidates" in self.lines:
             self.lines.insert(self.lines.index("a=end-of-candidates"), line)
         else:
             self.lines.append(line)
-
-    @property
-    def end_of_candidates(self) -> bool:
-        """``a=end-of-candidates`` (RFC 8840 section 8.2)."""
-        return self._flag("end-of-candidates")
-
-    @end_of_candidates.setter
-    def end_of_candidates(self, value: bool) -> None:
-        self._set_flag("end-of-candidates", value)
 
     # -- data channels ----------------------------------------------------------------
 
@@ -721,13 +747,13 @@ class MediaDescription(_Section):
         ]
 
     def add_rtpmap(self, rtpmap: RtpMap) -> None:
-        self.add_attribute("rtpmap", str(rtpmap))
+        self.add_attribute("rtpmap", _text(rtpmap, RtpMap.parse))
 
     def add_fmtp(self, fmtp: Fmtp) -> None:
-        self.add_attribute("fmtp", str(fmtp))
+        self.add_attribute("fmtp", _text(fmtp, Fmtp.parse))
 
     def add_rtcp_feedback(self, feedback: RtcpFeedback) -> None:
-        self.add_attribute("rtcp-fb", str(feedback))
+        self.add_attribute("rtcp-fb", _text(feedback, RtcpFeedback.parse))
 
     def codecs(self) -> list[Codec]:
         """One :class:`Codec` per RTP payload type of the ``m=`` line, in its order.
@@ -770,14 +796,18 @@ class MediaDescription(_Section):
 
         This is the order Chromium writes them in.
         """
-        formats = self.formats
-        if str(codec.payload_type) not in formats:
-            self.formats = [*formats, str(codec.payload_type)]
-        self.add_rtpmap(RtpMap(codec.payload_type, codec.name, codec.clock_rate, codec.channels))
+        pt = codec.payload_type
+        lines = [_attribute_line("rtpmap", _text(
+            RtpMap(pt, codec.name, codec.clock_rate, codec.channels), RtpMap.parse))]
         for fb in codec.feedback:
-            self.add_rtcp_feedback(RtcpFeedback(codec.payload_type, fb.type, fb.parameter))
+            lines.append(_attribute_line("rtcp-fb", _text(
+                RtcpFeedback(pt, fb.type, fb.parameter), RtcpFeedback.parse)))
         if codec.parameters is not None:
-            self.add_fmtp(Fmtp(codec.payload_type, codec.parameters))
+            lines.append(_attribute_line("fmtp", _text(Fmtp(pt, codec.parameters), Fmtp.parse)))
+        formats = self.formats
+        if str(pt) not in formats:
+            self.formats = [*formats, str(pt)]
+        self.lines.extend(lines)
 
     # -- streams ------------------------------------------------------------------------
 
@@ -787,7 +817,7 @@ class MediaDescription(_Section):
         return self._typed("ssrc", Ssrc.parse)
 
     def add_ssrc(self, ssrc: Ssrc) -> None:
-        self.add_attribute("ssrc", str(ssrc))
+        self.add_attribute("ssrc", _text(ssrc, Ssrc.parse))
 
     @property
     def ssrc_groups(self) -> list[SsrcGroup]:
@@ -795,7 +825,7 @@ class MediaDescription(_Section):
         return self._typed("ssrc-group", SsrcGroup.parse)
 
     def add_ssrc_group(self, group: SsrcGroup) -> None:
-        self.add_attribute("ssrc-group", str(group))
+        self.add_attribute("ssrc-group", _text(group, SsrcGroup.parse))
 
     @property
     def msids(self) -> list[Msid]:
@@ -804,10 +834,10 @@ class MediaDescription(_Section):
 
     @msids.setter
     def msids(self, value: Iterable[Msid]) -> None:
-        self._set_values("msid", map(str, value))
+        self._set_values("msid", [_text(v, Msid.parse) for v in value])
 
     def add_msid(self, msid: Msid) -> None:
-        self.add_attribute("msid", str(msid))
+        self.add_attribute("msid", _text(msid, Msid.parse))
 
     @property
     def rids(self) -> list[Rid]:
@@ -816,10 +846,10 @@ class MediaDescription(_Section):
 
     @rids.setter
     def rids(self, value: Iterable[Rid]) -> None:
-        self._set_values("rid", map(str, value))
+        self._set_values("rid", [_text(v, Rid.parse) for v in value])
 
     def add_rid(self, rid: Rid) -> None:
-        self.add_attribute("rid", str(rid))
+        self.add_attribute("rid", _text(rid, Rid.parse))
 
     @property
     def simulcast(self) -> Simulcast | None:
@@ -828,7 +858,7 @@ class MediaDescription(_Section):
 
     @simulcast.setter
     def simulcast(self, value: Simulcast | None) -> None:
-        self._set_text("simulcast", None if value is None else str(value))
+        self._set_text("simulcast", None if value is None else _text(value, Simulcast.parse))
 
 
 class SessionDescription(_Section):
@@ -873,6 +903,10 @@ class SessionDescription(_Section):
 
     def copy(self) -> SessionDescription:
         return SessionDescription(list(self.lines), [m.copy() for m in self.media])
+
+    def __bytes__(self) -> bytes:
+        """The UTF-8 text, as it goes into a signalling message."""
+        return str(self).encode("utf-8")
 
     def __str__(self) -> str:
         parts = ["\r\n".join(self.lines)]
@@ -921,7 +955,7 @@ class SessionDescription(_Section):
     @origin.setter
     def origin(self, value: Origin) -> None:
         value.validate()
-        self._set_line("o", str(value))
+        self._set_line("o", _text(value, Origin.parse))
 
     @property
     def session_name(self) -> str:
@@ -949,7 +983,7 @@ class SessionDescription(_Section):
 
     @groups.setter
     def groups(self, value: Iterable[Group]) -> None:
-        self._set_values("group", map(str, value))
+        self._set_values("group", [_text(v, Group.parse) for v in value])
 
     @property
     def bundle(self) -> list[str] | None:
@@ -991,7 +1025,8 @@ class SessionDescription(_Section):
 
     @msid_semantic.setter
     def msid_semantic(self, value: MsidSemantic | None) -> None:
-        self._set_text("msid-semantic", None if value is None else str(value))
+        self._set_text("msid-semantic",
+                       None if value is None else _text(value, MsidSemantic.parse))
 
     @property
     def ice_lite(self) -> bool:
@@ -1023,6 +1058,9 @@ class SessionDescription(_Section):
     def connection_for(self, media: MediaDescription) -> Connection | None:
         return media.connection or self.connection
 
+    def end_of_candidates_for(self, media: MediaDescription) -> bool:
+        return media.end_of_candidates or self.end_of_candidates
+
     def extmap_allow_mixed_for(self, media: MediaDescription) -> bool:
         return media.extmap_allow_mixed or self.extmap_allow_mixed
 
@@ -1040,8 +1078,10 @@ def _split_lines(text: str) -> list[str]:
         lines = text.split("\r\n")
     else:
         lines = text.split("\n")
+        last = len(lines) - 1
         for index, line in enumerate(lines):
-            if line.endswith("\r"):
+            # Only a CR right before an LF ends a line.
+            if index < last and line.endswith("\r"):
                 line = lines[index] = line[:-1]
             if "\r" in line:
                 raise SdpParseError("stray carriage return", line_number=index + 1, line=line)
@@ -1097,6 +1137,10 @@ _LINE_CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
+_LINE_CHECKS_FOR_BUILDERS.update({"c": check_connection, "o": check_origin, "t": _check_t,
+                                  "b": _check_bandwidth})
+
+
 def _parse(text: str) -> SessionDescription:
     if not isinstance(text, str):
         raise TypeError(f"SDP text must be str, not {type(text).__name__}")
@@ -1119,7 +1163,8 @@ def _parse(text: str) -> SessionDescription:
     session: list[str] = lines[:3]
     media: list[MediaDescription] = []
     current = session
-    validators = _VALIDATORS
+    validators = _VALUE_CHECKS
+    flags = _FLAGS
     line_checks = _LINE_CHECKS
     token = TOKEN_RE.match
     seen_timing = False
@@ -1131,15 +1176,20 @@ def _parse(text: str) -> SessionDescription:
                 colon = line.find(":")
                 if colon < 0:
                     name = line[2:]
-                    value: str | None = None
+                    if name not in flags:
+                        if name in validators:
+                            raise SdpParseError(f"a={name} needs a value", line=line)
+                        if token(name) is None:
+                            raise SdpParseError("malformed attribute name", line=line)
                 else:
                     name = line[2:colon]
-                    value = line[colon + 1 :]
-                check = validators.get(name)
-                if check is not None:
-                    check(value)
-                elif token(name) is None:
-                    raise SdpParseError("malformed attribute name", line=line)
+                    check = validators.get(name)
+                    if check is not None:
+                        check(line[colon + 1 :])
+                    elif name in flags:
+                        raise SdpParseError(f"a={name} takes no value", line=line)
+                    elif token(name) is None:
+                        raise SdpParseError("malformed attribute name", line=line)
             elif line.startswith("m="):
                 if not seen_timing:
                     raise SdpParseError("no t= line before the first m= line", line=line)

@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from webrtc.ice.agent import IceAgent, PayloadReceived
 from webrtc.ice.stun import (
     AttributeType,
     ErrorCode,
@@ -31,9 +32,10 @@ from webrtc.ice.stun import (
 )
 from webrtc.ice.turn import TurnClient, TurnEvent
 from webrtc.ice.turn_framing import CHANNEL_MAX, CHANNEL_MIN, ChannelData, TurnParseError
+from webrtc.ice.turn_ice import IceRelays
 from webrtc.testing.network import Address, Network
 
-__all__ = ["LogEntry", "ScriptedTurnServer", "TurnClientNode"]
+__all__ = ["LogEntry", "RelayedIceNode", "ScriptedTurnServer", "TurnClientNode"]
 
 A = AttributeType
 _NONCE_COOKIE = "obMatJos2"
@@ -480,6 +482,7 @@ class TurnClientNode:
         self.on_event = on_event
         self.events: list[TurnEvent] = []
         self.timed_events: list[tuple[float, TurnEvent]] = []
+        self.check_timer_cache = True
         network.add(self, address)
 
     def _drain(self, now: float) -> None:
@@ -500,8 +503,132 @@ class TurnClientNode:
         return [(self.address, server, data) for data in self.client.datagrams_to_send(now)]
 
     def get_timer(self) -> float | None:
-        return self.client.get_timer()
+        timer = self.client.get_timer()
+        if self.check_timer_cache:
+            assert timer == self.client._compute_timer(), "stale timer cache"
+        return timer
 
     def handle_timer(self, now: float) -> None:
         self.client.handle_timer(now)
         self._drain(now)
+
+
+class RelayedIceNode:
+    """An :class:`IceAgent` with host sockets and TURN relays, on the simulator.
+
+    ``host_sockets`` maps socket ids to simulated addresses, as in
+    :class:`webrtc.testing.ice.IceNode`. ``relays`` maps further socket ids
+    to a :class:`TurnClient` and the simulated address its connection to the
+    server uses. Host candidates are registered at once (unless
+    ``gather_hosts`` is false), relay candidates when their allocation
+    succeeds, and end-of-candidates once every allocation succeeded or
+    failed. Start the allocations with :meth:`allocate`. ICE events go to
+    :attr:`events` and ``on_event`` (compatible with
+    :class:`webrtc.testing.ice.Signaling`); TURN events to :attr:`turn_events`.
+    """
+
+    def __init__(
+        self,
+        agent: IceAgent,
+        host_sockets: dict[int, Address],
+        relays: dict[int, tuple[TurnClient, Address]],
+        on_event: Callable[[RelayedIceNode, object, float], None] | None = None,
+        gather_hosts: bool = True,
+    ) -> None:
+        self.agent = agent
+        self.host_sockets = dict(host_sockets)
+        self._host_ids = {address: socket_id for socket_id, address in host_sockets.items()}
+        self.relays = IceRelays(agent)
+        self._relay_by_address: dict[Address, int] = {}
+        self.relay_addresses: dict[int, Address] = {}
+        for index, (socket_id, (client, address)) in enumerate(relays.items()):
+            self.relays.add(socket_id, client, f"turn:{client.server_address[0]}", index)
+            self._relay_by_address[address] = socket_id
+            self.relay_addresses[socket_id] = address
+        self.on_event = on_event
+        self.events: list[object] = []
+        self.turn_events: list[tuple[int, TurnEvent]] = []
+        self.payloads: list[bytes] = []
+        self.now = 0.0
+        self._ended_gathering = False
+        if gather_hosts:
+            for socket_id, (host, port) in self.host_sockets.items():
+                agent.add_local_candidate(socket_id, host, port, "host")
+
+    def attach(self, network: Network) -> RelayedIceNode:
+        network.add(self, *self.host_sockets.values(), *self.relay_addresses.values())
+        self.now = network.now
+        self._drain()
+        return self
+
+    def allocate(self, now: float) -> None:
+        for relay in self.relays:
+            relay.client.allocate(now)
+        self._drain()
+
+    @property
+    def state(self) -> object:
+        return self.agent.state
+
+    def _drain(self) -> None:
+        now = self.now
+        for relay in self.relays:
+            while (turn_event := relay.client.next_event()) is not None:
+                self.turn_events.append((relay.socket_id, turn_event))
+                self.relays.handle_event(relay.socket_id, turn_event, now)
+        if not self._ended_gathering and self.relays.gathering_done:
+            self._ended_gathering = True
+            self.agent.end_of_local_candidates()
+        while (event := self.agent.next_event()) is not None:
+            self.events.append(event)
+            if isinstance(event, PayloadReceived):
+                self.payloads.append(event.data)
+            if self.on_event is not None:
+                self.on_event(self, event, now)
+
+    # -- Node ------------------------------------------------------------------------
+    def receive(self, data: bytes, source: Address, destination: Address, now: float) -> None:
+        self.now = now
+        relay_id = self._relay_by_address.get(destination)
+        if relay_id is not None:
+            client = self.relays.relays[relay_id].client
+            if source == client.server_address:
+                client.receive_datagram(data, now)
+        else:
+            self.agent.receive_datagram(data, now, self._host_ids[destination], source)
+        self._drain()
+
+    def transmit(self, now: float) -> list[tuple[Address, Address, bytes]]:
+        self.now = now
+        self._drain()
+        out = [
+            (self.host_sockets[socket_id], remote, data)
+            for socket_id, remote, data in self.relays.route(self.agent.datagrams_to_send(now), now)
+        ]
+        for relay in self.relays:
+            client = relay.client
+            address = self.relay_addresses[relay.socket_id]
+            out.extend(
+                (address, client.server_address, data) for data in client.datagrams_to_send(now)
+            )
+        self._drain()
+        return out
+
+    def get_timer(self) -> float | None:
+        deadline = self.agent.get_timer()
+        for relay in self.relays:
+            timer = relay.client.get_timer()
+            if timer is not None and (deadline is None or timer < deadline):
+                deadline = timer
+        return deadline
+
+    def handle_timer(self, now: float) -> None:
+        self.now = now
+        timer = self.agent.get_timer()
+        if timer is not None and timer <= now:
+            self.agent.handle_timer(now)
+        for relay in self.relays:
+            timer = relay.client.get_timer()
+            if timer is not None and timer <= now:
+                relay.client.handle_timer(now)
+        self._drain()
