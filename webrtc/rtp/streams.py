@@ -552,6 +552,7 @@ class _NackState:
 
 
 _MAX_DROPOUT = 3000
+_SPECULATIVE_NACK = 17
 _MAX_MISORDER = 100
 
 
@@ -662,6 +663,17 @@ class RtpReceiver:
             if extended is None:
                 return
             sequence = extended
+            if (
+                sequence == self._base
+                and self.nack
+                and not self.jitter_buffer.single_packet_frames
+                and not self.jitter_buffer.depacketizer.is_frame_start(packet.payload)
+            ):
+                # The stream's earliest packet so far is mid-frame: the frame's start
+                # was lost (or is late) before we knew of the stream. Ask for the
+                # packets just before it (one NACK item covers 17); the sender
+                # ignores those it never sent.
+                self._notice_gap(sequence - _SPECULATIVE_NACK, sequence)
         self.packets_received += 1
         # RFC 3550 A.8: interarrival jitter in RTP timestamp units
         arrival = int(now * self.clock_rate)
