@@ -157,7 +157,10 @@ class HeaderExtensionMap:
         ext_id = self.mid_id
         if ext_id is None:
             return None
-        value = packet.extensions.get(ext_id)
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         return None if value is None else _decode_text(value, "MID")
 
     def set_mid(self, packet: RtpPacket, mid: str | None) -> None:
@@ -190,7 +193,10 @@ class HeaderExtensionMap:
         ext_id = self.abs_send_time_id
         if ext_id is None:
             return None
-        value = packet.extensions.get(ext_id)
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         if value is None:
             return None
         if len(value) != 3:
@@ -226,7 +232,10 @@ class HeaderExtensionMap:
         ext_id = self.transport_wide_cc_id
         if ext_id is None:
             return None
-        value = packet.extensions.get(ext_id)
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         if value is None:
             return None
         if len(value) != 2:

@@ -53,7 +53,9 @@ def decode_extensions(profile: int, block: bytes) -> dict[int, bytes]:
     if profile == ONE_BYTE_PROFILE:
         while pos < n:
             byte = block[pos]
-            if byte == 0:  # padding between elements
+            if byte == 0:  # padding between elements, or up to the block's end
+                if block.count(0, pos) == n - pos:
+                    break
                 pos += 1
                 continue
             ext_id = byte >> 4
