@@ -124,10 +124,6 @@ class _Base:
         """The canonical encoding from the fields (ignores the received bytes)."""
         raise NotImplementedError
 
-    def _keep(self, raw: bytes) -> _Base:
-        object.__setattr__(self, "_raw", raw)
-        return self
-
 
 def _raw_field() -> bytes:
     return field(default=b"", init=False, compare=False, repr=False)

@@ -22,6 +22,7 @@ import os
 import random
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
@@ -218,11 +219,10 @@ class RtpSender:
         history_size: int = 2048,
         history_age: float = 2.0,
         report_interval: float = 1.0,
-        randbytes: object = None,
+        randbytes: Callable[[int], bytes] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        urandom = randbytes if callable(randbytes) else os.urandom
-        seed = bytes(urandom(8))
+        seed = (randbytes or os.urandom)(8)
         self.ssrc = ssrc
         self.payload_type = payload_type
         self.clock_rate = clock_rate
