@@ -4,9 +4,11 @@
 (b) RTCP SR+SDES compound parse;
 (c) the full per-packet send path (VP8 packetize at 1200 bytes, header
     extensions, serialize, SRTP protect) and receive path (SRTP unprotect,
-    parse, BUNDLE demux, statistics, jitter buffer assembling the frames), beside
-    aiortc's equivalent steps and beside bare pylibsrtp protect/unprotect of
-    the same packets.
+    parse, BUNDLE demux, RFC 3550 statistics, NACK tracking, TWCC recording,
+    jitter buffer assembling and depacketizing the frames), beside aiortc's
+    equivalent steps (its Vp8Encoder packetizer, RtpPacket, HeaderExtensionsMap,
+    StreamStatistics, NackGenerator, JitterBuffer and depayload, with pylibsrtp)
+    and beside bare pylibsrtp protect/unprotect of the same packets.
 """
 
 from __future__ import annotations
@@ -291,6 +293,7 @@ def rows() -> list[Row]:
         from aiortc.codecs import depayload
         from aiortc.jitterbuffer import JitterBuffer
         from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+        from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
         from aiortc.rtp import RtpPacket as AiortcRtpPacket
 
         codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
@@ -300,12 +303,18 @@ def rows() -> list[Row]:
         delivered = []
 
         def once() -> None:
+            # what RTCRtpReceiver._handle_rtp_packet does per packet, minus its
+            # REMB estimator (ours estimates nothing, it records TWCC arrivals)
             _, inbound = _pylibsrtp_sessions(material)
             unprotect = inbound.unprotect
             jitter_buffer = JitterBuffer(capacity=128, is_video=True)
+            stream_statistics = StreamStatistics(90000)
+            nack = NackGenerator()
             frames_out = 0
             for data in stream:
                 packet = AiortcRtpPacket.parse(unprotect(data), extensions_map)
+                stream_statistics.add(packet)
+                nack.add(packet)
                 packet._data = depayload(codec, packet.payload)
                 _, frame = jitter_buffer.add(packet)
                 if frame is not None:
