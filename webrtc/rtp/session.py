@@ -92,6 +92,7 @@ class MediaSession:
         reduced_size_rtcp: bool = False,
         transport_cc: bool = True,
         transport_cc_interval: float = 0.1,
+        ntp_offset: float = 0.0,
         rng: random.Random | None = None,
     ) -> None:
         self.local_ssrc = local_ssrc
@@ -100,6 +101,8 @@ class MediaSession:
         self.cname = cname
         self.rtcp_interval = rtcp_interval
         self.reduced_size_rtcp = reduced_size_rtcp
+        # wall-clock NTP seconds minus ``now``, given to every sender and receiver
+        self.ntp_offset = ntp_offset
         self.demuxer = BundleDemuxer(self.extensions)
         self.transport_sequence = TransportSequenceCounter()
         self.transport_feedback = (
@@ -117,11 +120,15 @@ class MediaSession:
         self._outgoing: list[bytes] = []
         self._events: deque[object] = deque()
         self.stats = SessionStats()
+        self._cname_sdes = SourceDescription(
+            (SdesChunk(local_ssrc, ((1, cname.encode()),)),)
+        )
 
     # -- configuration -------------------------------------------------------------
     def add_sender(self, sender: RtpSender) -> RtpSender:
         sender.transport_sequence = self.transport_sequence
         sender.extensions = self.extensions
+        sender.ntp_offset = self.ntp_offset
         self.senders[sender.ssrc] = sender
         if sender.rtx_ssrc is not None:
             self.senders[sender.rtx_ssrc] = sender
@@ -130,6 +137,7 @@ class MediaSession:
     def add_receiver(self, receiver: RtpReceiver, mid: str | None = None) -> RtpReceiver:
         """A receiver for a signalled SSRC (and its RTX SSRC)."""
         self.receivers[receiver.ssrc] = receiver
+        receiver.ntp_offset = self.ntp_offset
         if mid is not None:
             self.demuxer.add_media(mid, ssrcs=[receiver.ssrc])
             self._receiver_routes[receiver.ssrc] = Route(mid)
@@ -249,6 +257,7 @@ class MediaSession:
         created = factory(packet.ssrc, route)
         if created is None:
             return None
+        created.ntp_offset = self.ntp_offset
         self.receivers[packet.ssrc] = created
         self._receiver_routes[packet.ssrc] = route
         return created
@@ -330,8 +339,9 @@ class MediaSession:
             feedback.extend(transport.feedback(now))
         if feedback:
             if not self.reduced_size_rtcp:
-                # RFC 4585 §3.1: a compound packet starts with a report
-                feedback.insert(0, ReceiverReport(self.local_ssrc))
+                # RFC 4585 §3.1: a minimal compound packet, a report and the CNAME
+                # before the feedback
+                feedback[:0] = [ReceiverReport(self.local_ssrc), self._cname_sdes]
             self._send_rtcp(feedback)
 
     def _send_rtcp(self, packets: list[RtcpPacket]) -> None:
@@ -353,11 +363,9 @@ class MediaSession:
             packets.extend(sender.report(now, tuple(blocks[:31]) if index == 0 else ()))
         if not media_senders:
             packets.append(ReceiverReport(self.local_ssrc, tuple(blocks[:31])))
-            packets.append(
-                SourceDescription((SdesChunk(self.local_ssrc, ((1, self.cname.encode()),)),))
-            )
+            packets.append(self._cname_sdes)
         if self.receivers:
-            rrtr = ReceiverReferenceTime(ntp_from_seconds(now))
+            rrtr = ReceiverReferenceTime(ntp_from_seconds(now + self.ntp_offset))
             packets.append(ExtendedReport(self.local_ssrc, (rrtr,)))
         self._send_rtcp(packets)
 

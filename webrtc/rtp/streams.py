@@ -219,6 +219,7 @@ class RtpSender:
         history_size: int = 2048,
         history_age: float = 2.0,
         report_interval: float = 1.0,
+        ntp_offset: float = 0.0,
         randbytes: Callable[[int], bytes] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -238,6 +239,9 @@ class RtpSender:
         self.history_size = history_size
         self.history_age = history_age
         self.report_interval = report_interval
+        # wall-clock seconds since 1900 minus ``now``: SR timestamps are NTP
+        # wall clock (RFC 3550 §6.4.1) so receivers can synchronize streams
+        self.ntp_offset = ntp_offset
         self._rng = rng or random.Random(seed)
         self.sequence_number = int.from_bytes(seed[:2], "big")
         self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
@@ -480,7 +484,7 @@ class RtpSender:
 
     def _measure_rtt(self, block: ReportBlock, now: float) -> None:
         # RFC 3550 §6.4.1: RTT = A - LSR - DLSR, in 1/65536 s
-        arrival = _middle32(ntp_from_seconds(now))
+        arrival = _middle32(ntp_from_seconds(now + self.ntp_offset))
         rtt = ((arrival - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
         if rtt < 1000:
             self.rtt = rtt
@@ -496,7 +500,7 @@ class RtpSender:
         packets: list[RtcpPacket] = [
             SenderReport(
                 self.ssrc,
-                ntp_from_seconds(now),
+                ntp_from_seconds(now + self.ntp_offset),
                 rtp_timestamp,
                 self.packets_sent & 0xFFFFFFFF,
                 self.octets_sent & 0xFFFFFFFF,
@@ -590,6 +594,7 @@ class RtpReceiver:
         keyframe_request: str | None = "pli",
         keyframe_request_interval: float = 0.3,
         max_nack_list: int = 1000,
+        ntp_offset: float = 0.0,
     ) -> None:
         self.ssrc = ssrc
         self.clock_rate = clock_rate
@@ -609,6 +614,7 @@ class RtpReceiver:
         self.keyframe_request = keyframe_request
         self.keyframe_request_interval = keyframe_request_interval
         self.max_nack_list = max_nack_list
+        self.ntp_offset = ntp_offset  # as RtpSender.ntp_offset, for RRTR/DLRR
         codec = codec or OpusCodec()
         self.jitter_buffer = JitterBuffer(codec, isinstance(codec, (OpusCodec, G711Codec)))
         self._events: list[object] = []
@@ -887,7 +893,7 @@ class RtpReceiver:
                 if isinstance(block, DlrrReport):
                     for sub in block.sub_blocks:
                         if sub.ssrc == self.local_ssrc and sub.lrr:
-                            arrival = _middle32(ntp_from_seconds(now))
+                            arrival = _middle32(ntp_from_seconds(now + self.ntp_offset))
                             rtt = ((arrival - sub.lrr - sub.dlrr) & 0xFFFFFFFF) / 65536.0
                             if rtt < 1000:
                                 self.rtt = self.rtt_measured = rtt
@@ -946,7 +952,8 @@ class RtpReceiver:
 
     def reference_time(self, now: float) -> ExtendedReport:
         """An RRTR block (RFC 3611 §4.4) so the sender can answer with DLRR."""
-        return ExtendedReport(self.local_ssrc, (ReceiverReferenceTime(ntp_from_seconds(now)),))
+        reference = ReceiverReferenceTime(ntp_from_seconds(now + self.ntp_offset))
+        return ExtendedReport(self.local_ssrc, (reference,))
 
     def next_event(self) -> object | None:
         return self._events.pop(0) if self._events else None
