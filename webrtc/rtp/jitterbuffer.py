@@ -88,12 +88,30 @@ class JitterBuffer:
             # nothing emitted yet: the stream's first packets may arrive out of order
             self._next = sequence
             self._scanned = -1
-        if sequence in self._slots:
+        slots = self._slots
+        if sequence in slots:
             return
-        self._lost.discard(sequence)
-        self._slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
-        if len(self._slots) > self.capacity:
+        if self._lost:
+            self._lost.discard(sequence)
+        slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
+        if len(slots) > self.capacity:
             self._drop_oldest()
+            return
+        scanned = self._scanned
+        start = self._next
+        if (
+            sequence == scanned + 1
+            and scanned >= start
+            and not self.single_packet_frames
+            and timestamp == slots[start].timestamp
+        ):
+            # the next packet of the head frame's verified run (the common case)
+            if not marker:
+                if sequence + 1 not in slots:
+                    self._scanned = sequence
+                    return
+            else:
+                self._emit(start, sequence)
         self._advance()
 
     def notice_missing(self, sequence: int, now: float) -> None:

@@ -688,7 +688,13 @@ class RtpReceiver:
             d = abs(((transit - self._transit + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
             self._jitter += (d - self._jitter) / 16.0
         self._transit = transit
-        self._deliver(sequence, packet, now)
+        if sequence > self._max or self._missing:
+            self._deliver(sequence, packet, now)
+            return
+        buffer = self.jitter_buffer  # _deliver, inlined for the in-order case
+        buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        if buffer._output:
+            self._drain_jitter_buffer(now)
 
     def _receive_rtx(self, packet: RtpPacket, now: float) -> None:
         if len(packet.payload) < 2:
