@@ -9,7 +9,9 @@ aiortc-compatible API:
   1 MiB), MB/s from the first send to the last byte received; median of 3;
 - setup: from ``RTCPeerConnection()`` to the channel open on both sides
   (offer/answer exchanged in-process), median of 20;
-- round-trip time: a 16-byte string echoed by the other peer, median of 200.
+- round-trip time: a 16-byte string echoed by the other peer, median of 200;
+- small messages: 20,000 messages of 100 bytes with the same backpressure,
+  messages per second until the last one arrived.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ THROUGHPUT_BYTES = 24 * MIB
 THROUGHPUT_REPEATS = 3
 SETUP_REPEATS = 20
 PINGS = 200
+SMALL_MESSAGES = 20000
 
 
 def _ours() -> tuple[Any, Callable[[], Any]]:
@@ -130,6 +133,37 @@ async def _round_trip(library: Callable[[], tuple[Any, Callable[[], Any]]]) -> f
     return statistics.median(times) * 1e6
 
 
+async def _small_messages(library: Callable[[], tuple[Any, Callable[[], Any]]]) -> float:
+    pc1, pc2, channel, other, _ = await _open_pair(library)
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[float] = loop.create_future()
+    received = 0
+
+    @other.on("message")
+    def on_message(message: Any) -> None:
+        nonlocal received
+        received += 1
+        if received == SMALL_MESSAGES and not done.done():
+            done.set_result(time.perf_counter())
+
+    channel.bufferedAmountLowThreshold = 1 * MIB
+    can_send = asyncio.Event()
+    channel.on("bufferedamountlow", can_send.set)
+    payload = bytes(100)
+    start = time.perf_counter()
+    for index in range(SMALL_MESSAGES):
+        if channel.bufferedAmount > 4 * MIB:
+            can_send.clear()
+            await can_send.wait()
+        channel.send(payload)
+        if index % 1000 == 999:
+            await asyncio.sleep(0)  # let the receiving peer run, as an application would
+    end = await asyncio.wait_for(done, 120)
+    await pc1.close()
+    await pc2.close()
+    return SMALL_MESSAGES / (end - start)
+
+
 def _median(measure: Callable[[Callable[[], tuple[Any, Callable[[], Any]]]], Any],
             library: Callable[[], tuple[Any, Callable[[], Any]]], repeats: int,
             scale: float = 1.0) -> Callable[[], float]:
@@ -149,6 +183,8 @@ def rows() -> list[Row]:
             _median(_setup_time, _ours, SETUP_REPEATS, 1000.0),
             _median(_setup_time, _aiortc, SETUP_REPEATS, 1000.0), "aiortc",
             higher_is_better=False, goal=2.0),
+        Row("peerconnection: 100-byte messages", "msg/s",
+            _median(_small_messages, _ours, 3), _median(_small_messages, _aiortc, 1), "aiortc"),
         Row("peerconnection: small message round trip", "us",
             _median(_round_trip, _ours, 1), _median(_round_trip, _aiortc, 1), "aiortc",
             higher_is_better=False),

@@ -143,6 +143,7 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
     channel.on("bufferedamountlow", can_send.set)
     bar = ProgressBar(size, out, progress)
     wire_before, packets_before = _wire_bytes(offerer)
+    back_before, back_packets_before = _wire_bytes(answerer)
     payload = bytes(message_size)
     transfer_start = time.perf_counter()
     sent = 0
@@ -161,16 +162,20 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
     transfer_end = done.result()
     bar.finish(received)
     wire_after, packets_after = _wire_bytes(offerer)
+    back_after, back_packets_after = _wire_bytes(answerer)
     seconds = transfer_end - transfer_start
     throughput = size / seconds / 1e6
     wire = wire_after - wire_before
     packets = packets_after - packets_before
+    back = back_after - back_before
+    back_packets = back_packets_after - back_packets_before
     await offerer.close()
     await answerer.close()
 
     summary = {
         "setup_seconds": setup, "throughput_mb_s": throughput, "rtt_seconds": rtt,
         "bytes": size, "wire_bytes": wire, "wire_packets": packets, "seconds": seconds,
+        "return_bytes": back, "return_packets": back_packets,
     }
     print("Summary:", file=out)
     print(f"  setup to channel open   {setup * 1000:10.1f} ms", file=out)
@@ -181,6 +186,7 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
           file=out)
     print(f"  bytes on the wire       {wire:10d} in {packets} datagrams "
           f"({(wire - size) / size:+.1%} overhead)", file=out)
+    print(f"  acknowledgements back   {back:10d} in {back_packets} datagrams", file=out)
     return summary
 
 

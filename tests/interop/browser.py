@@ -84,34 +84,43 @@ def run_browser_session(peer: str, browser_role: str, mdns: bool,
                        f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
 
 
-def setup_namespace(workdir: Path, loopback_multicast: bool = False) -> None:
+def setup_namespace(workdir: Path, mdns_link: bool = False) -> str | None:
     """Loopback only, a default route through it, private DNS.
 
-    Multicast is unreachable, unless ``loopback_multicast``: then it loops on
-    ``lo`` inside the namespace, so that Chromium's mDNS responder can register
-    the ``<uuid>.local`` names of its hidden host candidates (with multicast
-    unreachable it drops those candidates and gathers nothing at all).
+    Multicast is unreachable, unless ``mdns_link``: Chromium's mDNS responder
+    refuses to start with loopback alone, and without it Chromium drops its
+    hidden host candidates and gathers nothing at all. So for the mDNS cases a
+    veth pair whose two ends both stay in this namespace carries 10.213.0.1
+    and the multicast route: still nothing leaves the namespace.
+
+    Returns why the namespace could not be set up for this case, or None.
     """
     commands = [
         ["ip", "link", "set", "lo", "up"],
         ["ip", "route", "add", "default", "dev", "lo", "src", "127.0.0.1"],
+        ["ip", "route", "add", "unreachable", "255.255.255.255/32"],
     ]
-    if loopback_multicast:
-        commands += [["ip", "link", "set", "lo", "multicast", "on"],
-                     # Both ends of this pair stay in the namespace.
-                     ["ip", "link", "add", "mdns0", "type", "veth", "peer", "name", "mdns1"],
-                     ["ip", "addr", "add", "10.213.0.1/24", "dev", "mdns0"],
-                     ["ip", "link", "set", "mdns1", "up"],
-                     ["ip", "link", "set", "mdns0", "up", "multicast", "on"],
-                     ["ip", "route", "add", "224.0.0.0/4", "dev", "mdns0"]]
-    else:
-        commands.append(["ip", "route", "add", "unreachable", "224.0.0.0/4"])
-    commands.append(["ip", "route", "add", "unreachable", "255.255.255.255/32"])
-    resolv = workdir / "resolv.conf"
-    resolv.write_text("nameserver 127.0.0.1\n")
-    commands.append(["mount", "--bind", str(resolv), "/etc/resolv.conf"])
+    if Path("/etc/resolv.conf").exists():
+        # Name lookups stay inside too (the bind mount is private to the namespace).
+        resolv = workdir / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.1\n")
+        commands.append(["mount", "--bind", str(resolv), "/etc/resolv.conf"])
     for command in commands:
         subprocess.run(command, check=True)
+    if not mdns_link:
+        subprocess.run(["ip", "route", "add", "unreachable", "224.0.0.0/4"], check=True)
+        return None
+    link = [["ip", "link", "add", "mdns0", "type", "veth", "peer", "name", "mdns1"],
+            ["ip", "addr", "add", "10.213.0.1/24", "dev", "mdns0"],
+            ["ip", "link", "set", "mdns1", "up"],
+            ["ip", "link", "set", "mdns0", "up", "multicast", "on"],
+            ["ip", "route", "add", "224.0.0.0/4", "dev", "mdns0"]]
+    for command in link:
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            return (f"cannot create the namespace's mDNS link ({' '.join(command)}: "
+                    f"{done.stderr.strip()})")
+    return None
 
 
 class SignalingServer:
@@ -282,8 +291,11 @@ def main(argv: list[str]) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="webrtc-browser-") as directory:
         workdir = Path(directory)
-        setup_namespace(workdir, loopback_multicast=args.mdns)
-        result = asyncio.run(session(args.peer, args.browser_role, args.mdns, workdir))
+        problem = setup_namespace(workdir, mdns_link=args.mdns)
+        if problem is not None:
+            result: dict[str, Any] = {"skip": problem}
+        else:
+            result = asyncio.run(session(args.peer, args.browser_role, args.mdns, workdir))
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 

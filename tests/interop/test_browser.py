@@ -48,6 +48,8 @@ def is_ip_address(text: str) -> bool:
 
 def run_case(peer: str, browser_role: str, mdns: bool) -> dict[str, Any]:
     result = run_browser_session(peer, browser_role, mdns)
+    if "skip" in result:
+        pytest.skip(result["skip"])
     context = f"chromium log tail:\n{result['chromium_log'][-1500:]}\nstderr:\n{result['stderr']}"
     try:
         assert_side_complete(result["browser"], "chromium")

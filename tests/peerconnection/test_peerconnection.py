@@ -264,6 +264,7 @@ def test_get_stats_shapes() -> None:
         data = next(s for s in report.of_type("data-channel") if s.label == "test")
         assert data.messagesSent == 1 and data.bytesSent == 5000
         assert data.state == "open"
+        assert report["P"].dataChannelsOpened == 1 and report["P"].dataChannelsClosed == 0
         await offerer.close()
         await answerer.close()
 
@@ -379,6 +380,51 @@ def test_created_before_the_loop_runs() -> None:
         assert answerer.localDescription is not None
         await offerer.setRemoteDescription(answerer.localDescription)
         await wait_for(lambda: channel.readyState == "open")
+        await offerer.close()
+        await answerer.close()
+
+    run(main())
+
+
+def test_answer_to_an_offer_with_media_first_points_candidates_at_the_data_section() -> None:
+    async def main() -> None:
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        sdp = offerer.localDescription.sdp.replace(
+            "m=application", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+            "a=mid:audio\r\na=rtpmap:111 opus/48000/2\r\nm=application", 1)
+        candidates: list[Any] = []
+        answerer.on("icecandidate", candidates.append)
+        await answerer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        assert "m=audio 0 " in answerer.localDescription.sdp
+        await wait_for(lambda: candidates and candidates[-1] is None)
+        assert candidates[0].sdpMid == "0" and candidates[0].sdpMLineIndex == 1
+        await offerer.close()
+        await answerer.close()
+
+    run(main())
+
+
+def test_add_ice_candidate_accepts_aiortc_candidates_and_dicts() -> None:
+    aiortc_sdp = pytest.importorskip("aiortc.sdp", reason="aiortc not installed")
+
+    async def main() -> None:
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        offerer.createDataChannel("x")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        theirs = aiortc_sdp.candidate_from_sdp(
+            "7 1 udp 2130706431 127.0.0.1 40000 typ host")
+        theirs.sdpMid = "0"
+        await answerer.addIceCandidate(theirs)
+        await answerer.addIceCandidate({"candidate": "candidate:8 1 udp 2130706431 127.0.0.1 "
+                                        "40001 typ host", "sdpMid": "0", "sdpMLineIndex": 0})
+        ports = {c.port for c in answerer._remote_candidates}
+        assert {40000, 40001} <= ports
         await offerer.close()
         await answerer.close()
 

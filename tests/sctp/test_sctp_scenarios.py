@@ -105,6 +105,8 @@ def test_lossy_transfer(loss: float, interleaving: bool) -> None:
     # the ordered transfer still completed: it was never stalled by them.
     assert 0 < len(lossy_seen) < lossy_sent
     assert a.dropped_packets == 0 and b.dropped_packets == 0
+    for direction in (("10.0.0.1", "10.0.0.2"), ("10.0.0.2", "10.0.0.1")):
+        assert network.link_stats(*direction).too_big == 0  # every packet within the MTU
     # Nothing left half-reassembled or waiting for an abandoned SSN.
     network.run(lambda: not b._runs_by_start and not b._ooo, timeout=600)
     assert b._rx_buffered == 0

@@ -204,3 +204,18 @@ def test_i_data_ordered_partial_reliability() -> None:
     assert 0 < len(numbers) < 300
     assert not pair.b._imsgs and not pair.b._ordered_pending.get(sid)
     assert pair.b._rx_buffered == 0
+
+
+@pytest.mark.parametrize("interleaving", [False, True])
+def test_bundling_fills_packets_up_to_the_mtu(interleaving: bool) -> None:
+    pair = make_pair(interleaving=interleaving)
+    sid = open_channel(pair)
+    pair.a._cwnd = 1 << 20
+    rng = __import__("random").Random(3)
+    for _ in range(300):
+        pair.a.send(sid, bytes(rng.randint(1, 700)))
+    packets = pair.a.datagrams_to_send(pair.network.now)
+    assert all(len(p) <= 1200 for p in packets)
+    assert max(len(p) for p in packets) >= 1150  # small messages share packets
+    chunks = [c for p in packets for c in Packet.parse(p).chunks]
+    assert 300 <= len(chunks) <= 310 and len(packets) < 150  # a few messages split

@@ -20,8 +20,10 @@ def coturn_factory() -> Iterator[Callable[..., Coturn]]:
             tls: bool = False,
             extra_args: list[str] | None = None,
             users: list[tuple[str, str]] | None = None,
+            certificate: tuple[Path, Path] | None = None,
         ) -> Coturn:
-            server = start_coturn(Path(root) / str(len(servers)), tls, extra_args, users)
+            directory = Path(root) / str(len(servers))
+            server = start_coturn(directory, tls, extra_args, users, certificate)
             servers.append(server)
             return server
 

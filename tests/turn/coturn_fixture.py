@@ -17,8 +17,9 @@ def start_coturn(
     tls: bool = False,
     extra_args: list[str] | None = None,
     users: list[tuple[str, str]] | None = None,
+    certificate: tuple[Path, Path] | None = None,
 ) -> Coturn:
     try:
-        return _start_coturn(directory, tls, extra_args, users)
+        return _start_coturn(directory, tls, extra_args, users, certificate)
     except CoturnNotFound as exc:
         pytest.skip(str(exc))

@@ -267,3 +267,41 @@ def test_try_alternate_moves_to_the_other_server(coturn_factory: Callable[..., C
     run(main())
     assert "ALLOCATE processed, success" in target.log
     assert "ALLOCATE processed, success" not in redirector.log
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+def test_try_alternate_over_a_stream_reconnects(
+    coturn_factory: Callable[..., Coturn], transport: str
+) -> None:
+    target = coturn_factory(tls=True)
+    port = target.tls_port if transport == "tls" else target.tcp_port
+    option = "--tls-alternate-server" if transport == "tls" else "--alternate-server"
+    # One identity (localhost) for both servers, as one operator's servers would have.
+    assert target.cert_file is not None
+    identity = (target.cert_file, target.directory / "key.pem")
+    redirector = coturn_factory(
+        tls=True, extra_args=[f"{option}=127.0.0.1:{port}"], certificate=identity
+    )
+    bundle = target.cert_file
+
+    async def main() -> None:
+        inbox = Inbox()
+        client = await AioTurnClient.create(
+            redirector.url(transport),
+            redirector.username,
+            redirector.password,
+            ssl_context=ssl.create_default_context(cafile=str(bundle)),
+            on_data=inbox.on_data,
+            on_event=inbox.on_event,
+        )
+        peer = UdpPeer()
+        try:
+            await client.allocate()
+            assert Redirected(("127.0.0.1", port)) in inbox.events
+            await exchange(client, inbox, peer, b"via-alternate")
+        finally:
+            await client.close()
+            peer.close()
+
+    run(main())
+    assert "ALLOCATE processed, success" in target.log

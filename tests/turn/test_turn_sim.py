@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from webrtc.ice.stun import MessageClass, Method, PasswordAlgorithm
+from webrtc.ice.stun import AttributeType, MessageClass, Method, PasswordAlgorithm, StunMessage
 from webrtc.ice.turn import (
     Allocated,
     AllocationFailed,
@@ -384,3 +384,39 @@ def test_requests_are_unauthenticated_only_once() -> None:
         e for e in server.log if e.message_class == MessageClass.REQUEST and not e.authenticated
     ]
     assert len(unauthenticated) == 1
+
+
+def test_try_alternate_carries_the_alternate_domain() -> None:
+    network = Network(seed=1, default_link=LinkConfig(delay=DELAY))
+    other = ("10.0.0.9", 3478)
+    ScriptedTurnServer(network, SERVER, alternate=other, alternate_domain="turn2.example.org")
+    ScriptedTurnServer(network, other)
+    node = TurnClientNode(network, make_client(), CLIENT)
+    node.client.allocate(network.now)
+    network.run(lambda: node.client.state is not TurnState.ALLOCATING, timeout=60)
+    assert node.events[0] == Redirected(other, "turn2.example.org")
+    assert isinstance(node.events[1], Allocated)
+
+
+def test_no_data_events_after_close() -> None:
+    network, _server, node = setup(client_options={"auto_bind_channels": False})
+    allocate(network, node)
+    peer = EchoPeer(network, PEER, echo=False)
+    node.client.send_to(b"x", PEER, network.now)
+    network.advance(1)
+    relayed = event_relayed(node)
+    peer.send(b"before", relayed)
+    network.advance(1)
+    node.client.close(network.now)
+    network.run(lambda: node.client.state is TurnState.CLOSED, timeout=5)
+    # A Data indication the server had in flight, arriving after the close.
+    late = StunMessage(
+        Method.DATA,
+        MessageClass.INDICATION,
+        bytes(12),
+        [(AttributeType.XOR_PEER_ADDRESS, PEER), (AttributeType.DATA, b"late")],
+    )
+    node.client.receive_datagram(bytes(late), network.now)
+    data = [e.data for e in node.events if isinstance(e, DataReceived)]
+    assert data == [b"before"]
+    assert node.client.next_event() is None

@@ -122,6 +122,9 @@ class AioTurnClient:
         self.on_event = on_event
         self.on_batch_end = on_batch_end
         self._ssl_context = ssl_context
+        # The name the server certificate must match; a 300 with
+        # ALTERNATE-DOMAIN changes it (RFC 8489 section 10).
+        self._server_hostname = url.host
         self._loop = asyncio.get_running_loop()
         self._socket: socket.socket | None = None
         self._stream: asyncio.Transport | None = None
@@ -226,7 +229,7 @@ class AioTurnClient:
         server_hostname: str | None = None
         if self.url.transport == "tls":
             context = self._ssl_context or ssl.create_default_context()
-            server_hostname = self.url.host
+            server_hostname = self._server_hostname
         self._connecting = True
         try:
             transport, protocol = await self._loop.create_connection(
@@ -287,6 +290,8 @@ class AioTurnClient:
                 continue
             if isinstance(event, Redirected):
                 redirected = True
+                if event.domain is not None:
+                    self._server_hostname = event.domain
             self._handle_event(event)
         if redirected and self._socket is not None:
             with contextlib.suppress(OSError):

@@ -137,9 +137,14 @@ class AllocationLost:
 
 @dataclass(frozen=True)
 class Redirected:
-    """300 Try Alternate: the client now talks to ``server`` (a new connection over TCP)."""
+    """300 Try Alternate: the client now talks to ``server`` (a new connection over TCP).
+
+    ``domain`` is the ALTERNATE-DOMAIN the new server's TLS certificate must
+    match (RFC 8489 section 14.16), or None to keep the original name.
+    """
 
     server: Address
+    domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -661,6 +666,9 @@ class TurnClient:
         self._events.append(DataReceived(peer, bytes(data[4 : 4 + length])))
 
     def _receive_data_indication(self, message: StunMessage) -> None:
+        if self.state is not TurnState.ALLOCATED:
+            self.dropped_unmatched += 1
+            return
         peer = message.get_address(A.XOR_PEER_ADDRESS)
         payload = message.get_bytes(A.DATA)
         if peer is None or payload is None:
@@ -769,7 +777,7 @@ class TurnClient:
         if self._stream:
             self._deframer = StreamDeframer()
         self._requests.clear()
-        self._events.append(Redirected(alternate))
+        self._events.append(Redirected(alternate, message.get_str(A.ALTERNATE_DOMAIN)))
         self._start_allocate(now)
         return True
 

@@ -90,22 +90,23 @@ class RTCDataChannel(EventEmitter):
         """Queue one message. Raises if the channel is not open or the message too big."""
         if self.readyState != "open" or self._transport is None or self.id is None:
             raise InvalidStateError(f"data channel {self.label!r} is {self.readyState}")
+        message: str | bytes
         if isinstance(data, str):
-            payload = data.encode("utf-8")
-            is_string = True
+            message = data
+            size = len(data) if data.isascii() else len(data.encode("utf-8"))
         elif isinstance(data, (bytes, bytearray, memoryview)):
-            payload = bytes(data)
-            is_string = False
+            message = bytes(data)
+            size = len(message)
         else:
             raise TypeError(f"cannot send {type(data).__name__} on a data channel")
         limit = self._transport.remote_max_message_size
-        if limit and len(payload) > limit:
+        if limit and size > limit:
             raise MessageTooLargeError(
-                f"message of {len(payload)} bytes is larger than the {limit} bytes the peer "
+                f"message of {size} bytes is larger than the {limit} bytes the peer "
                 "accepts (its a=max-message-size)")
         self._messages_sent += 1
-        self._bytes_sent += len(payload)
-        self._transport.send_message(self.id, payload, is_string)
+        self._bytes_sent += size
+        self._transport.send_message(self.id, message)
 
     def close(self) -> None:
         """Start closing: reset the stream; ``close`` fires once both sides reset it."""

@@ -92,6 +92,9 @@ class RTCPeerConnection(EventEmitter):
         self._pending_local: RTCSessionDescription | None = None
         self._pending_remote: RTCSessionDescription | None = None
         self._local_mid = "0"
+        self._local_mline_index = 0
+        self._channels_opened = 0  # W3C RTCPeerConnectionStats counters
+        self._channels_closed = 0
         self._remote_params: jsep.RemoteParameters | None = None
         self._remote_candidates: list[Candidate] = []
         self._remote_end_of_candidates = False
@@ -220,12 +223,14 @@ class RTCPeerConnection(EventEmitter):
                 raise InvalidStateError(f"cannot set a local offer in {self.signalingState}")
             self._pending_local = description
             self._local_mid = params.mid
+            self._local_mline_index = params.mline_index
             self._set_signaling_state("have-local-offer")
             self._transport.create_agent(controlling=True)
         elif description.type in ("answer", "pranswer"):
             if self.signalingState not in ("have-remote-offer", "have-local-pranswer"):
                 raise InvalidStateError(f"cannot set a local answer in {self.signalingState}")
             self._local_mid = params.mid
+            self._local_mline_index = params.mline_index
             if description.type == "answer":
                 self._current_local = description
                 self._current_remote = self._pending_remote
@@ -313,13 +318,13 @@ class RTCPeerConnection(EventEmitter):
                 parsed = parse_stun_url(url)
                 if parsed is not None:
                     servers.append(parsed)
-                else:
-                    logger.warning("ICE server %s not used: only STUN servers are", url)
+                elif not url.lower().startswith("turn"):  # TURN: the transport's relays
+                    logger.warning("ICE server %s not used: only STUN and TURN servers are", url)
         self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout,
                                announce_host=config.iceTransportPolicy == "all")
         # Host candidates are in by now; wait a bounded time for srflx ones.
         done = self._gathered_event()
-        if servers and not done.is_set():
+        if (servers or self._transport.turn_servers) and not done.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(done.wait(),
                                        self.configuration.srflxTimeout)
@@ -337,6 +342,11 @@ class RTCPeerConnection(EventEmitter):
             self._remote_end_of_candidates = True
             self._transport.add_remote_candidate(None)
             return
+        if not isinstance(candidate, RTCIceCandidate):
+            # Duck-typed: an object with aiortc's RTCIceCandidate fields.
+            candidate = RTCIceCandidate(**{name: getattr(candidate, name, None) for name in (
+                "component", "foundation", "ip", "port", "priority", "protocol", "type",
+                "relatedAddress", "relatedPort", "sdpMid", "sdpMLineIndex", "tcpType")})
         value = candidate.to_candidate()
         self._remote_candidates.append(value)
         self._transport.add_remote_candidate(value)
@@ -372,8 +382,8 @@ class RTCPeerConnection(EventEmitter):
     # -- transport callbacks ------------------------------------------------------------
 
     def on_local_candidate(self, candidate: Candidate) -> None:
-        ice_candidate = RTCIceCandidate.from_candidate(candidate, sdpMid=self._local_mid,
-                                                       sdpMLineIndex=0)
+        ice_candidate = RTCIceCandidate.from_candidate(
+            candidate, sdpMid=self._local_mid, sdpMLineIndex=self._local_mline_index)
         ice_candidate.usernameFragment = self._ice_ufrag
         self._loop.call_soon(self._emit_candidate, ice_candidate)
 
@@ -406,6 +416,7 @@ class RTCPeerConnection(EventEmitter):
                 self._open_channel(channel)
 
     def on_channel_opened(self, event: ChannelOpened) -> None:
+        self._channels_opened += 1
         channel = self._channels.get(event.stream_id)
         if channel is None and event.remote:
             channel = RTCDataChannel(event.label, ordered=event.ordered,
@@ -430,6 +441,7 @@ class RTCPeerConnection(EventEmitter):
     def on_channel_closed(self, stream_id: int) -> None:
         channel = self._channels.pop(stream_id, None)
         if channel is not None:
+            self._channels_closed += 1
             channel._set_closed()
 
     def on_buffered_amount_low(self, stream_id: int) -> None:

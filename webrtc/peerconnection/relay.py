@@ -114,15 +114,22 @@ class RelayBundleTransport(BundleTransport):
             self._router = IceRelays(agent)
         return self.ice
 
-    def gather(self, addresses: Iterable[str], port_range: tuple[int, int] | None,
-               stun_servers: Iterable[tuple[str, int]] = (), stun_timeout: float = 2.0,
-               announce_host: bool = True) -> None:
+    def gather(
+        self,
+        addresses: Iterable[str],
+        port_range: tuple[int, int] | None,
+        stun_servers: Iterable[tuple[str, int]] = (),
+        stun_timeout: float = 2.0,
+        announce_host: bool = True,
+    ) -> None:
         if self._gathered:
             return
         if self.turn_servers:
             self._gather_task = self.loop.create_task(self._gather_relays())
-        super().gather([] if self.relay_only else addresses, port_range,
-                       stun_servers, stun_timeout, announce_host)
+        if self.relay_only:
+            # iceTransportPolicy "relay": no host socket, no server-reflexive query.
+            addresses, stun_servers = [], ()
+        super().gather(addresses, port_range, stun_servers, stun_timeout, announce_host)
 
     async def _gather_relays(self) -> None:
         results = await asyncio.gather(
@@ -234,6 +241,8 @@ class RelayBundleTransport(BundleTransport):
         rest = router.route(ice.datagrams_to_send(now), now)
         for client in self.relay_clients.values():
             client._flush()
+        # The host-socket part, as the base class sends it.
+        counters = self.counters
         for socket_id, address, data in rest:
             sock = self.sockets.get(socket_id)
             if sock is None:
@@ -243,6 +252,12 @@ class RelayBundleTransport(BundleTransport):
             except OSError as error:
                 self.send_errors += 1
                 logger.debug("sendto %s failed: %s", address, error)
+                continue
+            route = counters.get((socket_id, address))
+            if route is None:
+                route = counters[(socket_id, address)] = RouteCounters()
+            route.packets_sent += 1
+            route.bytes_sent += len(data)
 
     # -- teardown ---------------------------------------------------------------------
     def close(self) -> None:

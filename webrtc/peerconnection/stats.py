@@ -58,8 +58,8 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
     transport = pc._transport
     channels = list(pc._channels.values())
     add(RTCStats(id="P", type="peer-connection", timestamp=timestamp,
-                 dataChannelsOpened=sum(1 for c in channels if c.readyState == "open"),
-                 dataChannelsClosed=0))
+                 dataChannelsOpened=pc._channels_opened,
+                 dataChannelsClosed=pc._channels_closed))
     certificate = transport.certificate
     fingerprint = pc._fingerprints[0]
     add(RTCStats(id="CF-local", type="certificate", timestamp=timestamp,
@@ -109,7 +109,13 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
                 bytesReceived=route.bytes_received if route else 0,
                 packetsSent=route.packets_sent if route else 0,
                 packetsReceived=route.packets_received if route else 0,
-                currentRoundTripTime=rtt if selected else None))
+                requestsSent=pair.requests_sent,
+                requestsReceived=pair.requests_received,
+                responsesSent=pair.responses_sent,
+                responsesReceived=pair.responses_received,
+                # ICE's check round trip, else (selected pair) SCTP's smoothed RTT.
+                currentRoundTripTime=pair.current_round_trip_time
+                or (rtt if selected else None)))
     dtls = transport.dtls
     suite = dtls.cipher_suite if dtls is not None else None
     add(RTCStats(

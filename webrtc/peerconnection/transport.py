@@ -382,9 +382,10 @@ class BundleTransport:
     def channel_known(self, stream_id: int) -> bool:
         return self.sctp is not None and stream_id in self.sctp._channels
 
-    def send_message(self, stream_id: int, data: bytes, is_string: bool) -> None:
+    def send_message(self, stream_id: int, message: str | bytes) -> None:
+        """One message: a ``str`` goes as a UTF-8 string message, ``bytes`` as binary."""
         assert self.sctp is not None
-        self.sctp.send(stream_id, data.decode("utf-8") if is_string else data)
+        self.sctp.send(stream_id, message)
         self.schedule_pump()
 
     def close_channel(self, stream_id: int) -> None:

@@ -976,6 +976,12 @@ class SctpAssociation:
                     bytes_acked += rec.size
                 if rec.retransmit:
                     self._rtx_pending -= 1
+                if rec.message is not None:
+                    # Its message may still be abandoned later (other
+                    # fragments): this one is done and out of the flight.
+                    rec.acked = True
+                    rec.in_flight = False
+                    rec.retransmit = False
             htna = cum
             self._cum_ack = cum
             if self._ack_point < cum:
@@ -1032,8 +1038,12 @@ class SctpAssociation:
             if self._state_shutting_down():
                 self._check_shutdown(now)
         if not flight and not self._rtx_pending:
-            self._t3 = None
             self._pba = 0
+            # T3 also guards a FORWARD TSN that may be lost (RFC 3758 3.5 C5).
+            if self._ack_point <= self._cum_ack:
+                self._t3 = None
+            elif self._t3 is None:
+                self._t3 = now + self._rto
         if self._peer_forward_tsn and self._advance_ack_point():
             self._forward_tsn_due = True
 
@@ -1709,6 +1719,8 @@ class SctpAssociation:
         if self._forward_tsn_due:
             self._forward_tsn_due = False
             if self._forward_tsn_needed():
+                if self._t3 is None:
+                    self._t3 = now + self._rto
                 chunk = self._forward_tsn_chunk()
                 if size + len(chunk) > mtu and parts:
                     out.append(self._finish(parts))
@@ -1947,7 +1959,7 @@ class SctpAssociation:
             pad = -chunk_size & 3
             if pad:
                 parts.append(_PADDING[4 - pad])
-                chunk_size += 4 - pad
+                chunk_size += pad
             size += chunk_size
             flight += 16 + take
             rwnd -= 16 + take
@@ -1964,7 +1976,6 @@ class SctpAssociation:
         self._flight = flight
         self._peer_rwnd = rwnd if rwnd > 0 else 0
         return parts, size, sent
-
 
     def _pack_new_idata(
         self, now: float, out: list[bytes], parts: list[bytes | memoryview], size: int

@@ -95,6 +95,7 @@ class ScriptedTurnServer:
         nonce_lifetime: float | None = None,
         password_algorithms: tuple[int, ...] | None = None,
         alternate: Address | None = None,
+        alternate_domain: str | None = None,
         relay_host: str | None = None,
         first_relay_port: int = 50000,
         seed: int = 0,
@@ -110,6 +111,7 @@ class ScriptedTurnServer:
         self.nonce_lifetime = nonce_lifetime
         self.password_algorithms = password_algorithms
         self.alternate = alternate
+        self.alternate_domain = alternate_domain
         self.relay_host = relay_host if relay_host is not None else address[0]
         self._next_port = first_relay_port
         self._random = random.Random(seed)
@@ -286,9 +288,10 @@ class ScriptedTurnServer:
         method = request.method
         if method == Method.ALLOCATE and self.alternate is not None:
             self._log(request, client, now, False)
-            self._reply(
-                request, client, [(A.ALTERNATE_SERVER, self.alternate)], (300, "Try Alternate")
-            )
+            attributes: list[tuple[int, object]] = [(A.ALTERNATE_SERVER, self.alternate)]
+            if self.alternate_domain is not None:
+                attributes.append((A.ALTERNATE_DOMAIN, self.alternate_domain))
+            self._reply(request, client, attributes, (300, "Try Alternate"))
             return
         if method == Method.BINDING:
             self._log(request, client, now, False)

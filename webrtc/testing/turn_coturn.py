@@ -154,7 +154,10 @@ def start_coturn(
     tls: bool = False,
     extra_args: list[str] | None = None,
     users: list[tuple[str, str]] | None = None,
+    certificate: tuple[Path, Path] | None = None,
 ) -> Coturn:
+    """Start coturn in ``directory``; ``certificate`` (cert and key PEM files)
+    to share one identity between servers, else a fresh self-signed one."""
     executable = shutil.which("turnserver")
     if executable is None:
         raise CoturnNotFound("turnserver (Debian package coturn) not found")
@@ -189,7 +192,7 @@ def start_coturn(
         args.append(f"--user={user}:{password}")
     cert_file: Path | None = None
     if tls:
-        cert_file, key_file = make_self_signed_certificate(directory)
+        cert_file, key_file = certificate or make_self_signed_certificate(directory)
         args += [f"--tls-listening-port={tls_port}", f"--cert={cert_file}", f"--pkey={key_file}"]
     else:
         args.append("--no-tls")
