@@ -4,6 +4,7 @@ RtpParseError, and the engines never raise on arbitrary packets."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 
 from hypothesis import given, settings
@@ -214,6 +215,12 @@ def test_arbitrary_bytes_raise_only_rtp_parse_error(
             pass
         else:
             assert b"".join(bytes(p) for p in packets) == candidate
+            for rtcp_packet in packets:
+                # SR, RR and SDES decode their fields on first access: what parse
+                # accepted must decode without raising (and serialize canonically)
+                fields = dataclasses.astuple(rtcp_packet)
+                assert fields[-1] == bytes(rtcp_packet)  # the _raw field comes last
+                dataclasses.replace(rtcp_packet).serialize()
         for codec in (Vp8Codec(), Vp9Codec(), H264Codec(), OpusCodec(), G711Codec()):
             try:
                 codec.depacketize([candidate, candidate[1:]])

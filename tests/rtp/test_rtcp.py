@@ -173,10 +173,25 @@ def test_padding_is_kept() -> None:
     assert parsed == [PictureLossIndication(1, 2)] and bytes(parsed[0]) == padded
 
 
+def test_padded_sender_report_decodes_lazily_to_its_fields() -> None:
+    # SR/RR/SDES keep their bytes and decode on first access; padding included
+    sr = SenderReport(7, 1 << 40, 90000, 3, 400, (ReportBlock(9, 1, -2, 70000, 5, 6, 7),))
+    body = bytes(sr)
+    padded = bytes([body[0] | 0x20, body[1]]) + (len(body) // 4).to_bytes(2, "big")
+    padded += body[4:] + b"\0\0\0\x04"
+    sdes = SourceDescription((SdesChunk(7, ((1, b"cname"), (2, b"name"))), SdesChunk(8, ())))
+    parsed = parse_rtcp(padded + bytes(sdes) + bytes(ReceiverReport(8)))
+    assert parsed == [sr, sdes, ReceiverReport(8)]
+    assert parsed[0].reports[0].packets_lost == -2  # type: ignore[union-attr]
+    assert bytes(parsed[0]) == padded and repr(parsed[1]) == repr(sdes)
+
+
 @pytest.mark.parametrize(
     "data",
     [
         b"",
+        b"\x81\xc8\x00\x06" + bytes(24),  # SR announcing one block without it
+        b"\x81\xca\x00\x03" + b"\x00\x00\x00\x01\x01\x09cname\x00",  # SDES item too long
         b"\x80\xc8\x00",
         b"\x40\xc8\x00\x00",  # version 1
         b"\x80\xc8\x00\x06" + bytes(20),  # SR runs past the end

@@ -27,6 +27,8 @@ __all__ = [
 _HEADER = struct.Struct("!BBHII")
 _EXTENSION_HEADER = struct.Struct("!HH")
 _U16 = struct.Struct("!H")
+_CSRC = [struct.Struct(f"!{count}I") for count in range(16)]
+_new = object.__new__
 
 # RFC 8285 §4.2: the one-byte form is announced by profile 0xBEDE.
 ONE_BYTE_PROFILE = 0xBEDE
@@ -53,23 +55,20 @@ def decode_extensions(profile: int, block: bytes) -> dict[int, bytes]:
     if profile == ONE_BYTE_PROFILE:
         while pos < n:
             byte = block[pos]
-            if byte == 0:  # padding between elements, or up to the block's end
-                if block.count(0, pos) == n - pos:
-                    break
+            if not byte:  # padding between elements, or up to the block's end
                 pos += 1
                 continue
-            ext_id = byte >> 4
-            if ext_id == 15:
+            if byte >= 0xF0:  # id 15
                 break
             end = pos + 2 + (byte & 0x0F)
             if end > n:
                 break
-            extensions[ext_id] = block[pos + 1 : end]
+            extensions[byte >> 4] = block[pos + 1 : end]
             pos = end
     elif profile & 0xFFF0 == TWO_BYTE_PROFILE:
         while pos < n:
             ext_id = block[pos]
-            if ext_id == 0:
+            if not ext_id:
                 pos += 1
                 continue
             if pos + 2 > n:
@@ -230,16 +229,17 @@ class RtpPacket:
         b0, b1, sequence_number, timestamp, ssrc = _HEADER.unpack_from(data)
         if b0 & 0xC0 != 0x80:
             raise RtpParseError(f"RTP version {b0 >> 6} is not 2")
-        packet = cls.__new__(cls)
-        cc = b0 & 0x0F
+        packet = _new(cls)
         pos = 12
-        if cc:
+        if b0 & 0x0F:
+            cc = b0 & 0x0F
             pos += 4 * cc
             if n < pos:
                 raise RtpParseError("RTP packet truncated in its CSRC list")
-            packet.csrc = struct.unpack_from(f"!{cc}I", data, 12)
+            csrc: tuple[int, ...] = _CSRC[cc].unpack_from(data, 12)
         else:
-            packet.csrc = ()
+            csrc = ()
+        packet.csrc = csrc
         if b0 & 0x10:
             if n < pos + 4:
                 raise RtpParseError("RTP packet truncated in its extension header")
@@ -248,25 +248,24 @@ class RtpPacket:
             if n < end:
                 raise RtpParseError("RTP header extension runs past the packet")
             packet._ext_block = data[pos + 4 : end]
-            packet.extension_profile = profile
-            packet._ext_profile_original = profile
             packet._extensions = None
             pos = end
         else:
+            profile = None
             packet._ext_block = None
-            packet.extension_profile = None
-            packet._ext_profile_original = None
             packet._extensions = {}
+        packet.extension_profile = profile
+        packet._ext_profile_original = profile
         packet._ext_original = None
         if b0 & 0x20:
             count = data[n - 1]
             if count == 0 or n - count < pos:
                 raise RtpParseError(f"RTP padding count {count} is invalid")
-            packet.padding = data[n - count :]
-            packet.payload = data[pos : n - count]
+            packet.padding = padding = data[n - count :]
+            packet.payload = payload = data[pos : n - count]
         else:
-            packet.padding = b""
-            packet.payload = data[pos:]
+            packet.padding = padding = b""
+            packet.payload = payload = data[pos:]
         packet.marker = b1 >= 0x80
         packet.payload_type = b1 & 0x7F
         packet.sequence_number = sequence_number
@@ -274,8 +273,7 @@ class RtpPacket:
         packet.ssrc = ssrc
         # what bytes() compares against to hand back ``data`` itself when nothing changed
         packet._as_parsed = (
-            data, b1, sequence_number, timestamp, ssrc, packet.payload, packet.padding,
-            packet.csrc, packet.extension_profile,
+            data, b1, sequence_number, timestamp, ssrc, payload, padding, csrc, profile
         )
         return packet
 

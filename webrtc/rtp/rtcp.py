@@ -7,7 +7,9 @@ Packets are frozen dataclasses. :func:`parse_rtcp` keeps each packet's bytes as
 received, so ``b"".join(map(bytes, parse_rtcp(data))) == data`` whatever
 reserved bits, padding or chunk encodings the sender chose; a packet built
 from fields (or copied with :func:`dataclasses.replace`) is serialized from
-its fields in the canonical form.
+its fields in the canonical form. SR, RR and SDES, the packets of every
+compound, are validated by :func:`parse_rtcp` and decode their fields on first
+access (a receiver often needs only one of them, and routing needs none).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import dataclasses
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from webrtc.rtp.errors import RtpParseError
 
@@ -119,6 +121,17 @@ class _Base:
 
     def __bytes__(self) -> bytes:
         return self._raw or self.serialize()
+
+    if not TYPE_CHECKING:  # (mypy would otherwise accept any attribute name)
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for an unset slot: the fields of a packet parse_rtcp()
+            # validated but left undecoded (SR, RR, SDES). Decode them all now.
+            decode = _LAZY.get(type(self))
+            if decode is None or name.startswith("__") or name == "_raw":
+                raise AttributeError(name)
+            decode(self)
+            return object.__getattribute__(self, name)
 
     def serialize(self) -> bytes:
         """The canonical encoding from the fields (ignores the received bytes)."""
@@ -607,6 +620,29 @@ _make_nack = _maker(GenericNack)
 _make_pli = _maker(PictureLossIndication)
 
 
+def _lazy_decoder(cls: type) -> Callable[[Any], None]:
+    """Fill the fields of a packet holding only its validated ``_raw`` bytes."""
+    setters = [
+        (f.name, cls.__dict__[f.name].__set__) for f in dataclasses.fields(cls) if f.name != "_raw"
+    ]
+
+    def decode(packet: Any) -> None:
+        raw = packet._raw
+        body_end = len(raw) - raw[-1] if raw[0] & 0x20 else len(raw)
+        full = _parse_one(raw[0] & 0x1F, raw[1], raw[4:body_end], raw)
+        for name, set_field in setters:
+            set_field(packet, getattr(full, name))
+
+    return decode
+
+
+_LAZY: dict[type, Callable[[Any], None]] = {
+    cls: _lazy_decoder(cls) for cls in (SenderReport, ReceiverReport, SourceDescription)
+}
+_set_raw = {cls: cls.__dict__["_raw"].__set__ for cls in _LAZY}
+_new = object.__new__
+
+
 def _parse_sdes(count: int, body: bytes, raw: bytes = b"") -> SourceDescription:
     chunks = []
     pos = 0
@@ -637,6 +673,27 @@ def _parse_sdes(count: int, body: bytes, raw: bytes = b"") -> SourceDescription:
     if pos != n:
         raise RtpParseError("SDES has bytes after its chunks")
     return _make_sdes(tuple(chunks), raw)  # type: ignore[no-any-return]
+
+
+def _check_sdes(count: int, data: bytes, pos: int, n: int) -> None:
+    """Validate SDES chunks in ``data[pos:n]`` the way :func:`_parse_sdes` reads them."""
+    for _ in range(count):
+        pos += 4
+        start = pos
+        while True:
+            if pos >= n:
+                raise RtpParseError("SDES item list is not terminated")
+            if not data[pos]:
+                break
+            if pos + 2 > n or pos + 2 + data[pos + 1] > n:
+                raise RtpParseError("SDES item is truncated")
+            pos += 2 + data[pos + 1]
+        end = pos + 4 - (pos - start) % 4
+        if end > n or data[pos:end] != _ZEROS[end - pos]:
+            raise RtpParseError("SDES chunk padding is malformed")
+        pos = end
+    if pos != n:
+        raise RtpParseError("SDES has bytes after its chunks")
 
 
 def _parse_bye(count: int, body: bytes) -> Goodbye:
@@ -763,6 +820,9 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
     Raises :class:`RtpParseError` if anything in it is malformed.
     """
     packets: list[RtcpPacket] = []
+    _set_sr_raw = _set_raw[SenderReport]
+    _set_sdes_raw = _set_raw[SourceDescription]
+    _set_rr_raw = _set_raw[ReceiverReport]
     if type(data) is not bytes:
         data = bytes(data)
     n = len(data)
@@ -785,9 +845,27 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
                 raise RtpParseError(f"RTCP padding count {padding} is invalid")
             body_end = end - padding
         raw = data if pos == 0 and end == n else data[pos:end]
-        packet = _parse_one(first & 0x1F, packet_type, data[pos + 4 : body_end], raw)
-        if not packet._raw:
-            object.__setattr__(packet, "_raw", raw)
+        count = first & 0x1F
+        # SR, RR and SDES (what every compound carries) are validated here and
+        # decoded on first access to a field (_Base.__getattr__)
+        if packet_type == SR:
+            if body_end - pos < 28 + 24 * count:
+                raise RtpParseError("SR is too short for its report blocks")
+            packet: RtcpPacket = _new(SenderReport)
+            _set_sr_raw(packet, raw)
+        elif packet_type == SDES:
+            _check_sdes(count, data, pos + 4, body_end)
+            packet = _new(SourceDescription)
+            _set_sdes_raw(packet, raw)
+        elif packet_type == RR:
+            if body_end - pos < 8 + 24 * count:
+                raise RtpParseError("RR is too short for its report blocks")
+            packet = _new(ReceiverReport)
+            _set_rr_raw(packet, raw)
+        else:
+            packet = _parse_one(count, packet_type, data[pos + 4 : body_end], raw)
+            if not packet._raw:
+                object.__setattr__(packet, "_raw", raw)
         packets.append(packet)
         pos = end
     return packets
