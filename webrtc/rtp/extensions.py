@@ -161,7 +161,12 @@ class HeaderExtensionMap:
         if extensions is None:
             extensions = packet.extensions
         value = extensions.get(ext_id)
-        return None if value is None else _decode_text(value, "MID")
+        if value is None:
+            return None
+        try:
+            return value.decode()
+        except UnicodeDecodeError as exc:
+            raise RtpParseError("MID is not UTF-8") from exc
 
     def set_mid(self, packet: RtpPacket, mid: str | None) -> None:
         self._set(packet, self.mid_id, None if mid is None else mid.encode(), MID)

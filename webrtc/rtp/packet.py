@@ -186,6 +186,7 @@ class RtpPacket:
             assert block is not None and profile is not None
             extensions = decode_extensions(profile, block)
             self._extensions = extensions
+            # what bytes() compares against to know the block is still current
             self._ext_original = extensions.copy()
         return extensions
 
@@ -273,7 +274,7 @@ class RtpPacket:
         packet.ssrc = ssrc
         # what bytes() compares against to hand back ``data`` itself when nothing changed
         packet._as_parsed = (
-            data, b1, sequence_number, timestamp, ssrc, payload, padding, csrc, profile
+            b1, sequence_number, timestamp, ssrc, payload, padding, csrc, profile, data
         )
         return packet
 
@@ -282,19 +283,19 @@ class RtpPacket:
         if parsed is not None:
             extensions = self._extensions
             if (
-                parsed[1:]
+                parsed
                 == (
                     (0x80 | self.payload_type) if self.marker else self.payload_type,
                     self.sequence_number, self.timestamp, self.ssrc, self.payload, self.padding,
-                    self.csrc, self.extension_profile,
+                    self.csrc, self.extension_profile, parsed[8],
                 )
                 and (
                     extensions is None
                     or extensions == self._ext_original
-                    or (not extensions and self._ext_block is None and parsed[8] is None)
+                    or (not extensions and self._ext_block is None and parsed[7] is None)
                 )
             ):
-                return parsed[0]  # type: ignore[return-value]
+                return parsed[8]  # type: ignore[return-value]
         profile, block = self._extension_block()
         csrc = self.csrc
         b0 = 0x80 | len(csrc)
@@ -308,7 +309,7 @@ class RtpPacket:
             self.ssrc,
         )
         if csrc:
-            header += struct.pack(f"!{len(csrc)}I", *csrc)
+            header += _CSRC[len(csrc)].pack(*csrc)
         if profile is not None:
             header += _EXTENSION_HEADER.pack(profile, len(block) // 4) + block
         return header + self.payload + self.padding
