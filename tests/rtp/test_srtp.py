@@ -13,6 +13,18 @@ from webrtc.rtp.srtp import SrtpProfile, SrtpSession, split_keying_material
 from webrtc.testing.openssl_dtls_srtp import openssl_dtls_srtp_export
 
 
+def test_the_profile_is_the_dtls_layers() -> None:
+    import webrtc.dtls
+    import webrtc.rtp
+
+    assert webrtc.rtp.SrtpProfile is SrtpProfile is webrtc.dtls.SrtpProfile
+    # RFC 5764 §4.1.2 (AES-CM: 128-bit key, 112-bit salt), RFC 7714 §12 (GCM: 96-bit salt)
+    assert {p.name: p.keying_material_length for p in SrtpProfile} == {
+        "AES128_CM_HMAC_SHA1_80": 60, "AES128_CM_HMAC_SHA1_32": 60,
+        "AEAD_AES_128_GCM": 56, "AEAD_AES_256_GCM": 88,
+    }
+
+
 @pytest.mark.parametrize("profile", list(SrtpProfile))
 def test_split_follows_rfc5764(profile: SrtpProfile) -> None:
     key, salt = profile.key_length, profile.salt_length

@@ -241,6 +241,11 @@ class SrtpProfile(IntEnum):
         return 14 if self.value <= 2 else 12
 
     @property
+    def keying_material_length(self) -> int:
+        """Bytes to export for SRTP (RFC 5764 §4.2: two keys and two salts)."""
+        return 2 * (self.key_length + self.salt_length)
+
+    @property
     def openssl_name(self) -> str:
         return {1: "SRTP_AES128_CM_SHA1_80", 2: "SRTP_AES128_CM_SHA1_32",
                 7: "SRTP_AEAD_AES_128_GCM", 8: "SRTP_AEAD_AES_256_GCM"}[self.value]

@@ -11,11 +11,12 @@ methods return ``None``), never raised to the caller.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pylibsrtp
+
+from webrtc.dtls import SrtpProfile
 
 __all__ = [
     "SRTP_EXPORTER_LABEL",
@@ -29,45 +30,14 @@ __all__ = [
 SRTP_EXPORTER_LABEL = b"EXTRACTOR-dtls_srtp"
 
 
-class SrtpProfile(enum.IntEnum):
-    """DTLS-SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2)."""
-
-    AES128_CM_HMAC_SHA1_80 = 0x0001
-    AES128_CM_HMAC_SHA1_32 = 0x0002
-    AEAD_AES_128_GCM = 0x0007
-    AEAD_AES_256_GCM = 0x0008
-
-    @property
-    def key_length(self) -> int:
-        return 32 if self is SrtpProfile.AEAD_AES_256_GCM else 16
-
-    @property
-    def salt_length(self) -> int:
-        # RFC 3711 §8.2: 112-bit salt for AES-CM; RFC 7714 §12: 96-bit for GCM.
-        return 12 if self in (SrtpProfile.AEAD_AES_128_GCM, SrtpProfile.AEAD_AES_256_GCM) else 14
-
-    @property
-    def keying_material_length(self) -> int:
-        """How many bytes to export from DTLS for this profile."""
-        return 2 * (self.key_length + self.salt_length)
-
-    @property
-    def openssl_name(self) -> str:
-        return {
-            SrtpProfile.AES128_CM_HMAC_SHA1_80: "SRTP_AES128_CM_SHA1_80",
-            SrtpProfile.AES128_CM_HMAC_SHA1_32: "SRTP_AES128_CM_SHA1_32",
-            SrtpProfile.AEAD_AES_128_GCM: "SRTP_AEAD_AES_128_GCM",
-            SrtpProfile.AEAD_AES_256_GCM: "SRTP_AEAD_AES_256_GCM",
-        }[self]
-
-    @property
-    def _pylibsrtp(self) -> int:
-        return {  # type: ignore[no-any-return]
-            SrtpProfile.AES128_CM_HMAC_SHA1_80: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-            SrtpProfile.AES128_CM_HMAC_SHA1_32: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
-            SrtpProfile.AEAD_AES_128_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM,
-            SrtpProfile.AEAD_AES_256_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM,
-        }[self]
+# The profile is the DTLS layer's (the use_srtp extension negotiates it, RFC
+# 5764 §4.1.2); what is RTP's own is the libsrtp policy each one maps to.
+_PYLIBSRTP_PROFILES: dict[SrtpProfile, int] = {
+    SrtpProfile.AES128_CM_HMAC_SHA1_80: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+    SrtpProfile.AES128_CM_HMAC_SHA1_32: pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
+    SrtpProfile.AEAD_AES_128_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM,
+    SrtpProfile.AEAD_AES_256_GCM: pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM,
+}
 
 
 @dataclass(frozen=True)
@@ -168,7 +138,7 @@ class SrtpSession:
     def __init__(self, keys: SrtpKeys, replay_window: int = 1024) -> None:
         self.keys = keys
         self.stats = SrtpStats()
-        profile = keys.profile._pylibsrtp
+        profile = _PYLIBSRTP_PROFILES[keys.profile]
         outbound = pylibsrtp.Policy(
             key=keys.local_key + keys.local_salt,
             ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
