@@ -82,13 +82,6 @@ def abs_send_time_to_seconds(value: int) -> float:
     return value / (1 << 18)
 
 
-def _decode_text(value: bytes, what: str) -> str:
-    try:
-        return value.decode()
-    except UnicodeDecodeError as exc:
-        raise RtpParseError(f"{what} is not UTF-8") from exc
-
-
 class HeaderExtensionMap:
     """Extension ids by URI, as negotiated (``a=extmap:<id> <uri>``)."""
 
@@ -139,10 +132,30 @@ class HeaderExtensionMap:
     def items(self) -> list[tuple[int, str]]:
         return sorted(self._uri_by_id.items())
 
-    def _get(self, packet: RtpPacket, ext_id: int | None) -> bytes | None:
+    @staticmethod
+    def _get(packet: RtpPacket, ext_id: int | None, size: int = 0, what: str = "") -> bytes | None:
+        """The raw value of ``ext_id`` (None when absent or not negotiated);
+        with ``size``, a value of another length raises :class:`RtpParseError`."""
         if ext_id is None:
             return None
-        return packet.extensions.get(ext_id)
+        extensions = packet._extensions  # the decoded mapping, without the property
+        value = (packet.extensions if extensions is None else extensions).get(ext_id)
+        if size and value is not None and len(value) != size:
+            raise RtpParseError(f"{what} of {len(value)} bytes")
+        return value
+
+    @staticmethod
+    def _get_text(packet: RtpPacket, ext_id: int | None, what: str) -> str | None:
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        value = (packet.extensions if extensions is None else extensions).get(ext_id)
+        if value is None:
+            return None
+        try:
+            return value.decode()
+        except UnicodeDecodeError as exc:
+            raise RtpParseError(f"{what} is not UTF-8") from exc
 
     def _set(self, packet: RtpPacket, ext_id: int | None, value: bytes | None, uri: str) -> None:
         if ext_id is None:
@@ -154,26 +167,13 @@ class HeaderExtensionMap:
 
     # -- SDES text items (RFC 8843 §15, RFC 8852) ---------------------------
     def get_mid(self, packet: RtpPacket) -> str | None:
-        ext_id = self.mid_id
-        if ext_id is None:
-            return None
-        extensions = packet._extensions
-        if extensions is None:
-            extensions = packet.extensions
-        value = extensions.get(ext_id)
-        if value is None:
-            return None
-        try:
-            return value.decode()
-        except UnicodeDecodeError as exc:
-            raise RtpParseError("MID is not UTF-8") from exc
+        return self._get_text(packet, self.mid_id, "MID")
 
     def set_mid(self, packet: RtpPacket, mid: str | None) -> None:
         self._set(packet, self.mid_id, None if mid is None else mid.encode(), MID)
 
     def get_rtp_stream_id(self, packet: RtpPacket) -> str | None:
-        value = self._get(packet, self.rtp_stream_id_id)
-        return None if value is None else _decode_text(value, "RID")
+        return self._get_text(packet, self.rtp_stream_id_id, "RID")
 
     def set_rtp_stream_id(self, packet: RtpPacket, rid: str | None) -> None:
         self._set(
@@ -181,8 +181,7 @@ class HeaderExtensionMap:
         )
 
     def get_repaired_rtp_stream_id(self, packet: RtpPacket) -> str | None:
-        value = self._get(packet, self.repaired_rtp_stream_id_id)
-        return None if value is None else _decode_text(value, "repaired RID")
+        return self._get_text(packet, self.repaired_rtp_stream_id_id, "repaired RID")
 
     def set_repaired_rtp_stream_id(self, packet: RtpPacket, rid: str | None) -> None:
         self._set(
@@ -195,18 +194,8 @@ class HeaderExtensionMap:
     # -- timing ------------------------------------------------------------
     def get_abs_send_time(self, packet: RtpPacket) -> int | None:
         """The raw 24-bit 6.18 fixed-point value."""
-        ext_id = self.abs_send_time_id
-        if ext_id is None:
-            return None
-        extensions = packet._extensions
-        if extensions is None:
-            extensions = packet.extensions
-        value = extensions.get(ext_id)
-        if value is None:
-            return None
-        if len(value) != 3:
-            raise RtpParseError(f"abs-send-time of {len(value)} bytes")
-        return int.from_bytes(value, "big")
+        value = self._get(packet, self.abs_send_time_id, 3, "abs-send-time")
+        return None if value is None else int.from_bytes(value, "big")
 
     def set_abs_send_time(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
@@ -218,12 +207,8 @@ class HeaderExtensionMap:
 
     def get_transmission_offset(self, packet: RtpPacket) -> int | None:
         """RFC 5450: signed 24-bit offset in RTP timestamp units."""
-        value = self._get(packet, self.transmission_offset_id)
-        if value is None:
-            return None
-        if len(value) != 3:
-            raise RtpParseError(f"toffset of {len(value)} bytes")
-        return int.from_bytes(value, "big", signed=True)
+        value = self._get(packet, self.transmission_offset_id, 3, "toffset")
+        return None if value is None else int.from_bytes(value, "big", signed=True)
 
     def set_transmission_offset(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
@@ -234,18 +219,8 @@ class HeaderExtensionMap:
         )
 
     def get_transport_sequence_number(self, packet: RtpPacket) -> int | None:
-        ext_id = self.transport_wide_cc_id
-        if ext_id is None:
-            return None
-        extensions = packet._extensions
-        if extensions is None:
-            extensions = packet.extensions
-        value = extensions.get(ext_id)
-        if value is None:
-            return None
-        if len(value) != 2:
-            raise RtpParseError(f"transport-wide sequence number of {len(value)} bytes")
-        return int.from_bytes(value, "big")
+        value = self._get(packet, self.transport_wide_cc_id, 2, "transport-wide sequence number")
+        return None if value is None else int.from_bytes(value, "big")
 
     def set_transport_sequence_number(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
@@ -296,11 +271,9 @@ class HeaderExtensionMap:
         self._set(packet, self.video_orientation_id, encoded, VIDEO_ORIENTATION)
 
     def get_playout_delay(self, packet: RtpPacket) -> PlayoutDelay | None:
-        value = self._get(packet, self.playout_delay_id)
+        value = self._get(packet, self.playout_delay_id, 3, "playout delay")
         if value is None:
             return None
-        if len(value) != 3:
-            raise RtpParseError(f"playout delay of {len(value)} bytes")
         bits = int.from_bytes(value, "big")
         return PlayoutDelay(bits >> 12, bits & 0xFFF)
 
