@@ -72,6 +72,11 @@ def _header(count: int, packet_type: int, body: bytes) -> bytes:
     return _HEADER.pack(0x80 | count, packet_type, len(body) // 4) + body
 
 
+def _feedback(fmt: int, packet_type: int, sender_ssrc: int, media_ssrc: int, fci: bytes) -> bytes:
+    """RFC 4585 §6.1: the common feedback header, then the FCI."""
+    return _header(fmt, packet_type, _FEEDBACK.pack(sender_ssrc, media_ssrc) + fci)
+
+
 class ReportBlock(NamedTuple):
     """RFC 3550 §6.4.1 reception report block."""
 
@@ -288,7 +293,7 @@ class GenericNack(_Base):
 
     def serialize(self) -> bytes:
         fci = b"".join(_NACK_ITEM.pack(i.pid, i.blp) for i in self.items)
-        return _header(1, RTPFB, _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc) + fci)
+        return _feedback(1, RTPFB, self.sender_ssrc, self.media_ssrc, fci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,8 +435,7 @@ class RtpFeedback(_Base):
     _raw: bytes = _raw_field()
 
     def serialize(self) -> bytes:
-        header = _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc)
-        return _header(self.fmt, RTPFB, header + self.fci)
+        return _feedback(self.fmt, RTPFB, self.sender_ssrc, self.media_ssrc, self.fci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +449,7 @@ class PictureLossIndication(_Base):
     _raw: bytes = _raw_field()
 
     def serialize(self) -> bytes:
-        return _header(1, PSFB, _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc))
+        return _feedback(1, PSFB, self.sender_ssrc, self.media_ssrc, b"")
 
 
 class FirEntry(NamedTuple):
@@ -468,7 +472,7 @@ class FullIntraRequest(_Base):
 
     def serialize(self) -> bytes:
         fci = b"".join(_FIR_ENTRY.pack(e.ssrc, e.sequence_number, b"\0\0\0") for e in self.entries)
-        return _header(4, PSFB, _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc) + fci)
+        return _feedback(4, PSFB, self.sender_ssrc, self.media_ssrc, fci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,7 +498,7 @@ class Remb(_Base):
         fci = b"REMB" + _U32.pack(
             (len(self.ssrcs) << 24) | (exponent << 18) | mantissa
         ) + b"".join(_U32.pack(s) for s in self.ssrcs)
-        return _header(15, PSFB, _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc) + fci)
+        return _feedback(15, PSFB, self.sender_ssrc, self.media_ssrc, fci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,7 +513,7 @@ class PayloadFeedback(_Base):
     _raw: bytes = _raw_field()
 
     def serialize(self) -> bytes:
-        return _header(self.fmt, PSFB, _FEEDBACK.pack(self.sender_ssrc, self.media_ssrc) + self.fci)
+        return _feedback(self.fmt, PSFB, self.sender_ssrc, self.media_ssrc, self.fci)
 
 
 class ReceiverReferenceTime(NamedTuple):
