@@ -7,9 +7,9 @@ Packets are frozen dataclasses. :func:`parse_rtcp` keeps each packet's bytes as
 received, so ``b"".join(map(bytes, parse_rtcp(data))) == data`` whatever
 reserved bits, padding or chunk encodings the sender chose; a packet built
 from fields (or copied with :func:`dataclasses.replace`) is serialized from
-its fields in the canonical form. SR, RR and SDES, the packets of every
-compound, are validated by :func:`parse_rtcp` and decode their fields on first
-access (a receiver often needs only one of them, and routing needs none).
+its fields in the canonical form. SDES, in every compound but seldom read by
+a receiver, is validated by :func:`parse_rtcp` and decodes its chunks on first
+access.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ _HEADER = struct.Struct("!BBH")
 _U32 = struct.Struct("!I")
 _U16 = struct.Struct("!H")
 _SENDER_INFO = struct.Struct("!IQIII")
+_SR_ONE_BLOCK = struct.Struct("!IQIIIIIIIII")  # sender info and one report block
 _REPORT_BLOCK = struct.Struct("!IIIIII")
 _FEEDBACK = struct.Struct("!II")
 _NACK_ITEM = struct.Struct("!HH")
@@ -100,21 +101,19 @@ def _pack_report(block: ReportBlock) -> bytes:
     )
 
 
-def _parse_reports(body: bytes, pos: int, count: int) -> tuple[tuple[ReportBlock, ...], int]:
-    end = pos + 24 * count
-    if end > len(body):
-        raise RtpParseError(f"{count} report blocks do not fit in the packet")
+def _report_blocks(data: bytes, pos: int, count: int) -> tuple[ReportBlock, ...]:
+    """``count`` RFC 3550 §6.4.1 report blocks at ``data[pos:]`` (length checked by the caller)."""
     reports = []
     new = tuple.__new__  # NamedTuple construction without its argument parsing
-    for offset in range(pos, end, 24):
-        ssrc, lost, highest, jitter, lsr, dlsr = _REPORT_BLOCK.unpack_from(body, offset)
+    for offset in range(pos, pos + 24 * count, 24):
+        ssrc, lost, highest, jitter, lsr, dlsr = _REPORT_BLOCK.unpack_from(data, offset)
         cumulative = lost & 0xFFFFFF
         if cumulative & 0x800000:
             cumulative -= 0x1000000
         reports.append(
             new(ReportBlock, (ssrc, lost >> 24, cumulative, highest, jitter, lsr, dlsr))
         )
-    return tuple(reports), end
+    return tuple(reports)
 
 
 class _Base:
@@ -131,7 +130,7 @@ class _Base:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached for an unset slot: the fields of a packet parse_rtcp()
-            # validated but left undecoded (SR, RR, SDES). Decode them all now.
+            # validated but left undecoded (SDES). Decode them all now.
             decode = _LAZY.get(type(self))
             if decode is None or name.startswith("__") or name == "_raw":
                 raise AttributeError(name)
@@ -619,68 +618,45 @@ def _maker(cls: type) -> Callable[..., Any]:
 
 _make_sr = _maker(SenderReport)
 _make_rr = _maker(ReceiverReport)
-_make_sdes = _maker(SourceDescription)
 _make_nack = _maker(GenericNack)
 _make_pli = _maker(PictureLossIndication)
 
 
-def _lazy_decoder(cls: type) -> Callable[[Any], None]:
-    """Fill the fields of a packet holding only its validated ``_raw`` bytes."""
-    setters = [
-        (f.name, cls.__dict__[f.name].__set__) for f in dataclasses.fields(cls) if f.name != "_raw"
-    ]
-
-    def decode(packet: Any) -> None:
-        raw = packet._raw
-        body_end = len(raw) - raw[-1] if raw[0] & 0x20 else len(raw)
-        full = _parse_one(raw[0] & 0x1F, raw[1], raw[4:body_end], raw)
-        for name, set_field in setters:
-            set_field(packet, getattr(full, name))
-
-    return decode
-
-
-_LAZY: dict[type, Callable[[Any], None]] = {
-    cls: _lazy_decoder(cls) for cls in (SenderReport, ReceiverReport, SourceDescription)
-}
-_set_raw = {cls: cls.__dict__["_raw"].__set__ for cls in _LAZY}
-_new = object.__new__
-
-
-def _parse_sdes(count: int, body: bytes, raw: bytes = b"") -> SourceDescription:
+def _sdes_chunks(count: int, data: bytes, pos: int) -> tuple[SdesChunk, ...]:
+    """The chunks of an SDES body at ``data[pos:]`` that :func:`_check_sdes` accepted."""
     chunks = []
-    pos = 0
-    n = len(body)
+    new = tuple.__new__  # NamedTuple construction without its argument parsing
     for _ in range(count):
-        if pos + 4 > n:
-            raise RtpParseError("SDES chunk is truncated")
-        ssrc = _U32.unpack_from(body, pos)[0]
+        ssrc = _U32.unpack_from(data, pos)[0]
         pos += 4
         start = pos
         items = []
-        while True:
-            if pos >= n:
-                raise RtpParseError("SDES item list is not terminated")
-            kind = body[pos]
-            if kind == 0:
-                break
-            if pos + 2 > n or pos + 2 + body[pos + 1] > n:
-                raise RtpParseError("SDES item is truncated")
-            length = body[pos + 1]
-            items.append((kind, body[pos + 2 : pos + 2 + length]))
+        while kind := data[pos]:
+            length = data[pos + 1]
+            items.append((kind, data[pos + 2 : pos + 2 + length]))
             pos += 2 + length
-        end = pos + 4 - (pos - start) % 4
-        if end > n or body[pos:end] != _ZEROS[end - pos]:
-            raise RtpParseError("SDES chunk padding is malformed")
-        pos = end
-        chunks.append(tuple.__new__(SdesChunk, (ssrc, tuple(items))))
-    if pos != n:
-        raise RtpParseError("SDES has bytes after its chunks")
-    return _make_sdes(tuple(chunks), raw)  # type: ignore[no-any-return]
+        pos += 4 - (pos - start) % 4
+        chunks.append(new(SdesChunk, (ssrc, tuple(items))))
+    return tuple(chunks)
+
+
+_set_sdes_chunks = SourceDescription.__dict__["chunks"].__set__
+_set_sdes_raw = SourceDescription.__dict__["_raw"].__set__
+
+
+def _decode_sdes(packet: Any) -> None:
+    raw = packet._raw
+    _set_sdes_chunks(packet, _sdes_chunks(raw[0] & 0x1F, raw, 4))
+
+
+_LAZY: dict[type, Callable[[Any], None]] = {SourceDescription: _decode_sdes}
+_new = object.__new__
+_new_tuple = tuple.__new__
 
 
 def _check_sdes(count: int, data: bytes, pos: int, n: int) -> None:
-    """Validate SDES chunks in ``data[pos:n]`` the way :func:`_parse_sdes` reads them."""
+    """Validate SDES chunks in ``data[pos:n]`` (RFC 3550 §6.5): each an SSRC, items
+    ended by a null octet, then null octets up to a 32-bit boundary."""
     for _ in range(count):
         pos += 4
         start = pos
@@ -746,25 +722,9 @@ def _parse_xr(body: bytes) -> ExtendedReport:
     return ExtendedReport(ssrc, tuple(blocks))
 
 
-def _parse_one(count: int, packet_type: int, body: bytes, raw: bytes = b"") -> RtcpPacket:
+def _parse_one(count: int, packet_type: int, body: bytes, raw: bytes) -> RtcpPacket:
+    """Any packet but SR, RR and SDES (which :func:`parse_rtcp` reads itself)."""
     n = len(body)
-    if packet_type == SR:
-        if n < 24:
-            raise RtpParseError("SR is too short")
-        ssrc, ntp, rtp_ts, packets, octets = _SENDER_INFO.unpack_from(body)
-        reports, pos = _parse_reports(body, 24, count)
-        return _make_sr(  # type: ignore[no-any-return]
-            ssrc, ntp, rtp_ts, packets, octets, reports, body[pos:], raw
-        )
-    if packet_type == RR:
-        if n < 4:
-            raise RtpParseError("RR is too short")
-        reports, pos = _parse_reports(body, 4, count)
-        return _make_rr(  # type: ignore[no-any-return]
-            _U32.unpack_from(body)[0], reports, body[pos:], raw
-        )
-    if packet_type == SDES:
-        return _parse_sdes(count, body, raw)
     if packet_type == BYE:
         return _parse_bye(count, body)
     if packet_type == APP:
@@ -824,9 +784,6 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
     Raises :class:`RtpParseError` if anything in it is malformed.
     """
     packets: list[RtcpPacket] = []
-    _set_sr_raw = _set_raw[SenderReport]
-    _set_sdes_raw = _set_raw[SourceDescription]
-    _set_rr_raw = _set_raw[ReceiverReport]
     if type(data) is not bytes:
         data = bytes(data)
     n = len(data)
@@ -850,22 +807,42 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
             body_end = end - padding
         raw = data if pos == 0 and end == n else data[pos:end]
         count = first & 0x1F
-        # SR, RR and SDES (what every compound carries) are validated here and
-        # decoded on first access to a field (_Base.__getattr__)
+        # SR and RR (read by every receiver) are decoded here, from ``data``
+        # without slicing out their bodies; SDES, which a receiver seldom reads,
+        # is validated here and decoded on first access (_Base.__getattr__)
         if packet_type == SR:
-            if body_end - pos < 28 + 24 * count:
+            reports_end = pos + 28 + 24 * count
+            if reports_end > body_end:
                 raise RtpParseError("SR is too short for its report blocks")
-            packet: RtcpPacket = _new(SenderReport)
-            _set_sr_raw(packet, raw)
+            if count == 1:  # the usual SR: sender info and one block, one unpack
+                (ssrc, ntp, rtp_ts, packet_count, octets, source, lost, highest, jitter, lsr,
+                 dlsr) = _SR_ONE_BLOCK.unpack_from(data, pos + 4)
+                cumulative = lost & 0xFFFFFF
+                if cumulative & 0x800000:
+                    cumulative -= 0x1000000
+                reports: tuple[ReportBlock, ...] = (
+                    _new_tuple(ReportBlock, (source, lost >> 24, cumulative, highest, jitter,
+                                             lsr, dlsr)),
+                )
+            else:
+                ssrc, ntp, rtp_ts, packet_count, octets = _SENDER_INFO.unpack_from(data, pos + 4)
+                reports = _report_blocks(data, pos + 28, count) if count else ()
+            packet: RtcpPacket = _make_sr(
+                ssrc, ntp, rtp_ts, packet_count, octets, reports, data[reports_end:body_end], raw
+            )
         elif packet_type == SDES:
             _check_sdes(count, data, pos + 4, body_end)
             packet = _new(SourceDescription)
             _set_sdes_raw(packet, raw)
         elif packet_type == RR:
-            if body_end - pos < 8 + 24 * count:
+            reports_end = pos + 8 + 24 * count
+            if reports_end > body_end:
                 raise RtpParseError("RR is too short for its report blocks")
-            packet = _new(ReceiverReport)
-            _set_rr_raw(packet, raw)
+            packet = _make_rr(
+                _U32.unpack_from(data, pos + 4)[0],
+                _report_blocks(data, pos + 8, count) if count else (),
+                data[reports_end:body_end], raw,
+            )
         else:
             packet = _parse_one(count, packet_type, data[pos + 4 : body_end], raw)
             if not packet._raw:
