@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable
@@ -42,7 +43,7 @@ from webrtc.ice.turn import (
     TurnEvent,
     TurnState,
 )
-from webrtc.ice.turn_ice import IceRelays
+from webrtc.ice.turn_ice import IceRelays, relay_local_preference
 from webrtc.ice.turn_url import IceServerUrl
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "resolve",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 _SOCKET_BUFFER = 4 << 20  # large buffers keep loopback bursts from being dropped
 
@@ -183,11 +186,20 @@ class AioTurnClient:
         self._flush()
         return await self._allocated
 
-    def send_to(self, data: bytes, peer: Address) -> bool:
-        """Relay one datagram to ``peer``; False if it was dropped."""
+    def send_to(self, data: bytes, peer: Address, *, flush: bool = True) -> bool:
+        """Relay one datagram to ``peer``; False if it was dropped.
+
+        ``flush`` False queues it in the engine: call :meth:`flush` once after
+        a batch, so that a burst costs one pass over the engine's output.
+        """
         sent = self.client.send_to(data, peer, self._loop.time())
-        self._flush()
+        if flush:
+            self._flush()
         return sent
+
+    def flush(self) -> None:
+        """Write what the engine queued (see :meth:`send_to`), re-arm the timer."""
+        self._flush()
 
     def create_permission(self, peer_host: str) -> None:
         self.client.create_permission(peer_host, self._loop.time())
@@ -521,13 +533,20 @@ class TurnServer:
 
 
 class _TurnPort:
-    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects."""
+    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects.
+
+    Datagrams are queued in the TURN engine and written once per batch
+    (``flush``), as ChannelData once the agent's checks bound a channel.
+    """
 
     def __init__(self, client: AioTurnClient) -> None:
         self.client = client
 
     def sendto(self, data: bytes, address: Address) -> None:
-        self.client.send_to(data, address)
+        self.client.send_to(data, address, flush=False)
+
+    def flush(self) -> None:
+        self.client.flush()
 
 
 class TurnIceConnection(IceConnection):
@@ -540,6 +559,8 @@ class TurnIceConnection(IceConnection):
     to succeed or fail. ``relay_only`` is ``iceTransportPolicy="relay"``: no
     host or server-reflexive candidates at all. :meth:`close` releases every
     allocation (await :meth:`wait_closed` to see the deallocations done).
+    ``on_relay_error(client, error)`` is called for each allocation that fails
+    (e.g. for the W3C ``icecandidateerror`` event); :attr:`turn_errors` keeps them.
     """
 
     def __init__(
@@ -550,6 +571,7 @@ class TurnIceConnection(IceConnection):
         relay_only: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         turn_options: dict[str, object] | None = None,
+        on_relay_error: Callable[[AioTurnClient, BaseException], None] | None = None,
         **options: Any,
     ) -> None:
         if relay_only:
@@ -562,30 +584,35 @@ class TurnIceConnection(IceConnection):
         self.turn_options = dict(turn_options or {})
         self.turn_clients: list[AioTurnClient] = []
         self.turn_errors: list[BaseException] = []
-        self._relays_done = not self.turn_servers
-        self._end_requested = False
+        self.relay_socket_ids: set[int] = set()
+        self.on_relay_error = on_relay_error
         self._closing: list[asyncio.Task[None]] = []
 
     async def gather(self) -> None:
         if self.turn_servers:
+            # End-of-candidates waits for every allocation to succeed or fail.
+            self.hold_gathering()
             self._spawn(self._gather_relays())
         await super().gather()
 
     async def _gather_relays(self) -> None:
-        results = await asyncio.gather(
-            *(self._allocate(server) for server in self.turn_servers), return_exceptions=True
-        )
-        self.turn_errors = [result for result in results if isinstance(result, BaseException)]
-        self._relays_done = True
-        if self._end_requested:
-            self._end_gathering()
+        try:
+            results = await asyncio.gather(
+                *(self._allocate(index, server) for index, server in enumerate(self.turn_servers)),
+                return_exceptions=True,
+            )
+            self.turn_errors = [result for result in results if isinstance(result, BaseException)]
+            for error in self.turn_errors:
+                logger.warning("TURN allocation failed: %s", error)
+        finally:
+            self.release_gathering()
 
-    async def _allocate(self, server: TurnServer) -> None:
+    async def _allocate(self, index: int, server: TurnServer) -> None:
         socket_ids: list[int] = []
 
         def on_data(data: bytes, peer: Address) -> None:
             if socket_ids:
-                self.port_datagram_received(socket_ids[0], data, peer)
+                self.port_datagram_received(socket_ids[0], data, peer, end_batch=False)
 
         client = await AioTurnClient.create(
             server.url,
@@ -593,30 +620,34 @@ class TurnIceConnection(IceConnection):
             server.credential,
             ssl_context=self.ssl_context,
             on_data=on_data,
+            on_batch_end=self.end_port_batch,
             **self.turn_options,
         )
+        if self._closed:
+            await client.close()
+            return
         self.turn_clients.append(client)
-        allocated = await client.allocate()
+        try:
+            allocated = await client.allocate()
+        except (TurnError, OSError, ssl.SSLError) as error:
+            if self.on_relay_error is not None and not self._closed:
+                self.on_relay_error(client, error)
+            raise
         if self._closed:
             return
         mapped = allocated.mapped_address
-        socket_ids.append(
-            self.add_port(
-                _TurnPort(client),
-                allocated.relayed_address[0],
-                allocated.relayed_address[1],
-                "relay",
-                related_address=mapped[0] if mapped is not None else None,
-                related_port=mapped[1] if mapped is not None else None,
-                server=str(client.url),
-            )
+        socket_id = self.add_port(
+            _TurnPort(client),
+            allocated.relayed_address[0],
+            allocated.relayed_address[1],
+            "relay",
+            related_address=mapped[0] if mapped is not None else None,
+            related_port=mapped[1] if mapped is not None else None,
+            server=str(client.url),
+            local_preference=relay_local_preference(client.url.transport, index),
         )
-
-    def _end_gathering(self) -> None:
-        if not self._relays_done:
-            self._end_requested = True
-            return
-        super()._end_gathering()
+        self.relay_socket_ids.add(socket_id)
+        socket_ids.append(socket_id)
 
     def close(self) -> None:
         """Close the connection and release every allocation."""
