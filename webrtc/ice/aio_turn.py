@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from webrtc.ice.agent import IceAgent
 from webrtc.ice.aio import IceConnection
 from webrtc.ice.turn import (
     Address,
@@ -43,11 +42,10 @@ from webrtc.ice.turn import (
     TurnEvent,
     TurnState,
 )
-from webrtc.ice.turn_ice import IceRelays, relay_local_preference
+from webrtc.ice.turn_ice import relay_local_preference
 from webrtc.ice.turn_url import IceServerUrl
 
 __all__ = [
-    "AioRelayIce",
     "AioTurnClient",
     "TurnError",
     "TurnIceConnection",
@@ -402,127 +400,6 @@ class AioTurnClient:
             self._allocated.exception()  # nobody may be waiting: mark it retrieved
 
 
-class AioRelayIce:
-    """Drives an :class:`IceAgent` whose sockets are TURN relays, over asyncio.
-
-    The relay-only half of an ICE adapter (``iceTransportPolicy="relay"``):
-    each :meth:`add_server` is one allocation behind a socket id of its own
-    (:class:`webrtc.ice.turn_ice.IceRelays`); :meth:`gather` allocates them
-    all in parallel, registers a relayed candidate for each success and then
-    ends gathering. ``on_event`` receives every agent event (candidates to
-    signal, state changes, payloads). The adapter for host sockets can mix
-    these relays in the same way: relays are just more socket ids.
-    """
-
-    def __init__(
-        self,
-        agent: IceAgent,
-        on_event: Callable[[object], None] | None = None,
-        first_socket_id: int = 1000,
-    ) -> None:
-        self.agent = agent
-        self.relays = IceRelays(agent)
-        self.clients: dict[int, AioTurnClient] = {}
-        self.on_event = on_event
-        self._next_id = first_socket_id
-        self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
-        self._flush_scheduled = False
-        self.dropped_unroutable = 0
-
-    async def add_server(
-        self, url: str | IceServerUrl, username: str, password: str, **options: object
-    ) -> int:
-        """Prepare one TURN allocation (not yet started); returns its socket id."""
-        socket_id = self._next_id
-        self._next_id += 1
-
-        def on_data(data: bytes, peer: Address) -> None:
-            self.agent.receive_datagram(data, self._loop.time(), socket_id, peer)
-            self._schedule_flush()
-
-        def on_event(event: TurnEvent) -> None:
-            self.relays.handle_event(socket_id, event, self._loop.time())
-            self._schedule_flush()
-
-        client = await AioTurnClient.create(
-            url, username, password, on_data=on_data, on_event=on_event, **options
-        )
-        self.clients[socket_id] = client
-        self.relays.add(socket_id, client.client, str(client.url), len(self.clients) - 1)
-        return socket_id
-
-    async def gather(self) -> list[BaseException | None]:
-        """Allocate on every server at once; then end-of-candidates.
-
-        Returns, per server in order, None or the exception its allocation
-        raised (:class:`TurnError`, ``OSError``, ``ssl.SSLError``).
-        """
-        results = await asyncio.gather(
-            *(client.allocate() for client in self.clients.values()), return_exceptions=True
-        )
-        for socket_id, result in zip(self.clients, results, strict=True):
-            if isinstance(result, BaseException):
-                self.relays.relays[socket_id].done = True
-                self.relays.relays[socket_id].failed = True
-        self.agent.end_of_local_candidates()
-        self._flush()
-        return [result if isinstance(result, BaseException) else None for result in results]
-
-    def start(self) -> None:
-        self.agent.start(self._loop.time())
-        self._flush()
-
-    def send(self, data: bytes) -> None:
-        """Send a payload on the selected pair."""
-        self.agent.send(data)
-        self._flush()
-
-    async def close(self) -> None:
-        """Close the agent and release every allocation."""
-        self.agent.close()
-        self._flush()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        await asyncio.gather(*(client.close() for client in self.clients.values()))
-
-    # -- driving -----------------------------------------------------------
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        agent = self.agent
-        now = self._loop.time()
-        rest = self.relays.route(agent.datagrams_to_send(now), now)
-        self.dropped_unroutable += len(rest)  # no host sockets here
-        for client in self.clients.values():
-            client._flush()
-        while (event := agent.next_event()) is not None:
-            if self.on_event is not None:
-                self.on_event(event)
-        deadline = agent.get_timer()
-        if deadline != self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._timer_at = deadline
-            if deadline is not None:
-                self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        now = self._loop.time()
-        self.agent.handle_timer(now if deadline is None else max(now, deadline))
-        self._flush()
-
-
 @dataclass(frozen=True)
 class TurnServer:
     """One TURN server of ``iceServers``: its URL, user name and credential."""
@@ -584,7 +461,7 @@ class TurnIceConnection(IceConnection):
         self.turn_options = dict(turn_options or {})
         self.turn_clients: list[AioTurnClient] = []
         self.turn_errors: list[BaseException] = []
-        self.relay_socket_ids: set[int] = set()
+        self.relay_clients: dict[int, AioTurnClient] = {}  # by socket id (add_port)
         self.on_relay_error = on_relay_error
         self._closing: list[asyncio.Task[None]] = []
 
@@ -646,7 +523,7 @@ class TurnIceConnection(IceConnection):
             server=str(client.url),
             local_preference=relay_local_preference(client.url.transport, index),
         )
-        self.relay_socket_ids.add(socket_id)
+        self.relay_clients[socket_id] = client
         socket_ids.append(socket_id)
 
     def close(self) -> None:

@@ -184,7 +184,7 @@ class BundleTransport:
         """The socket ids of the TURN allocations (relayed candidates)."""
         connection = self.connection
         if isinstance(connection, TurnIceConnection):
-            return connection.relay_socket_ids
+            return set(connection.relay_clients)
         return set()
 
     # -- setup ----------------------------------------------------------------------
