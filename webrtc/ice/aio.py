@@ -94,6 +94,7 @@ from webrtc.sdp.candidate import Candidate
 
 __all__ = [
     "DatagramPort",
+    "DeadlineTimer",
     "IceConnection",
     "MdnsResolver",
     "RouteCounters",
@@ -123,6 +124,44 @@ class TimerSource(Protocol):
 
     def get_timer(self) -> float | None: ...
     def handle_timer(self, now: float) -> None: ...
+
+
+class DeadlineTimer:
+    """One ``loop.call_at`` re-armed to a sans-I/O engine's moving deadline.
+
+    :meth:`arm` with the engine's ``get_timer()`` after every input (a no-op
+    when the deadline did not move); when it fires, ``callback(now)`` runs
+    with ``now`` never before the deadline (``call_at`` may run a callback up
+    to the clock resolution early, and an engine would then do nothing).
+    """
+
+    __slots__ = ("_callback", "_handle", "_loop", "deadline")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[float], None]) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+        self.deadline: float | None = None
+
+    def arm(self, deadline: float | None) -> None:
+        if deadline == self.deadline:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.deadline = deadline
+        if deadline is not None:
+            self._handle = self._loop.call_at(deadline, self._fire)
+
+    def cancel(self) -> None:
+        self.arm(None)
+
+    def _fire(self) -> None:
+        deadline = self.deadline
+        self._handle = None
+        self.deadline = None
+        now = self._loop.time()
+        self._callback(now if deadline is None or deadline <= now else deadline)
 
 
 @dataclass
@@ -498,8 +537,7 @@ class IceConnection:
         self._sockets: dict[int, socket.socket] = {}
         self._ports: dict[int, DatagramPort] = {}
         self._next_socket_id = 1
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timer = DeadlineTimer(self.loop, self._on_timer)
         self._send_sock: socket.socket | None = None
         self._send_port: DatagramPort | None = None
         self._send_address: Address | None = None
@@ -958,25 +996,12 @@ class IceConnection:
             timer = source.get_timer()
             if timer is not None and (deadline is None or timer < deadline):
                 deadline = timer
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None and not self._closed:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+        if not self._closed:
+            self._timer.arm(deadline)
 
-    def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
+    def _on_timer(self, now: float) -> None:
         if self._closed:
             return
-        # call_at may run a callback up to the clock resolution early.
-        now = self.loop.time()
-        if deadline is not None and deadline > now:
-            now = deadline
         agent_deadline = self.agent.get_timer()
         if agent_deadline is not None and agent_deadline <= now:
             self.agent.handle_timer(now)
@@ -1035,9 +1060,7 @@ class IceConnection:
         while (event := self.agent.next_event()) is not None:
             if self.on_event is not None and not isinstance(event, PayloadReceived):
                 self.on_event(event)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         for sock in self._sockets.values():
             with contextlib.suppress(Exception):
                 self.loop.remove_reader(sock.fileno())

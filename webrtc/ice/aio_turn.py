@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from webrtc.ice.aio import IceConnection
+from webrtc.ice.aio import DeadlineTimer, IceConnection
 from webrtc.ice.turn import (
     Address,
     Allocated,
@@ -131,8 +131,7 @@ class AioTurnClient:
         self._stream: asyncio.Transport | None = None
         self._protocol: _StreamProtocol | None = None
         self._connecting = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timer = DeadlineTimer(self._loop, self._on_timer)
         self._allocated: asyncio.Future[Allocated] = self._loop.create_future()
         self._closed: asyncio.Future[None] = self._loop.create_future()
         self.lost: TurnError | None = None
@@ -314,7 +313,7 @@ class AioTurnClient:
         datagrams = client.datagrams_to_send(self._loop.time())
         if datagrams:
             self._write(datagrams)
-        self._arm_timer()
+        self._timer.arm(client.get_timer())
         if delivered and self.on_batch_end is not None:
             self.on_batch_end()
 
@@ -363,30 +362,12 @@ class AioTurnClient:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _arm_timer(self) -> None:
-        deadline = self.client.get_timer()
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        # call_at may run a callback up to the clock resolution early.
-        now = self._loop.time()
-        self.client.handle_timer(now if deadline is None else max(now, deadline))
+    def _on_timer(self, now: float) -> None:
+        self.client.handle_timer(now)
         self._flush()
 
     def _teardown(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         if self._socket is not None:
             self._loop.remove_reader(self._socket.fileno())
             self._socket.close()
