@@ -65,91 +65,52 @@ async def signal(source: TurnIceConnection, destination: TurnIceConnection) -> N
     destination.add_remote_candidate(None)
 
 
-@pytest.mark.parametrize("transport_b", TRANSPORTS)
-@pytest.mark.parametrize("transport_a", TRANSPORTS)
-def test_relay_only_agents_connect_through_coturn(
-    coturn: Coturn, transport_a: str, transport_b: str
+CASES = [(ta, True, tb, True) for ta in TRANSPORTS for tb in TRANSPORTS] + [
+    ("udp", False, "tcp", True)
+]
+
+
+@pytest.mark.parametrize(
+    ("transport_a", "relay_only_a", "transport_b", "relay_only_b"),
+    CASES,
+    ids=[f"{'relay' if ra else 'all'}-{ta}/{'relay' if rb else 'all'}-{tb}"
+         for ta, ra, tb, rb in CASES],
+)
+def test_ice_connections_with_relays_through_coturn(
+    coturn: Coturn, transport_a: str, relay_only_a: bool, transport_b: str, relay_only_b: bool
 ) -> None:
+    """Every combination of transports to the server, relay-only (and one side
+    with host candidates too): relayed candidates, their priority and related
+    address, data both ways in ChannelData, allocations released on close."""
+
     async def main() -> None:
         a_seen, b_seen = Collector(), Collector()
-        a = connection(True, a_seen, coturn, transport_a, relay_only=True)
-        b = connection(False, b_seen, coturn, transport_b, relay_only=True)
-        both = (a, b)
+        a = connection(True, a_seen, coturn, transport_a, relay_only_a)
+        b = connection(False, b_seen, coturn, transport_b, relay_only_b)
+        sides = ((a, a_seen, transport_a, relay_only_a), (b, b_seen, transport_b, relay_only_b))
         try:
             await asyncio.gather(a.gather(), b.gather())
             await asyncio.wait_for(asyncio.gather(a.wait_gathered(), b.wait_gathered()), 10)
-            assert a.turn_errors == [] and b.turn_errors == []
+            for side, seen, _, relay_only in sides:
+                assert side.turn_errors == []
+                types = [c.type for c in side.local_candidates]
+                assert types == (["relay"] if relay_only else ["host", "relay"])
+                assert any(isinstance(e, GatheringComplete) for e in seen.events)
             await signal(a, b)
             await signal(b, a)
             await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 10)
-            for side, transport in ((a, transport_a), (b, transport_b)):
+            for side, _, transport, relay_only in sides:
                 pair = side.agent.selected_pair
                 assert pair is not None
-                assert pair.local.type == "relay" and pair.remote.type == "relay"
+                if not relay_only:
+                    continue
+                assert pair.local.type == "relay"
                 assert (pair.local.priority >> 8) & 0xFFFF == relay_local_preference(transport)
                 client = side.relay_clients[pair.socket_id]
                 assert (pair.local.address, pair.local.port) == client.relayed_address
                 mapped = client.mapped_address
                 assert mapped is not None
                 assert (pair.local.related_address, pair.local.related_port) == mapped
-            for index in range(20):
-                a.send_payload(b"\x80a->b %d" % index)
-                b.send_payload(b"\x80b->a %d" % index)
-            await b_seen.wait_payloads(20)
-            await a_seen.wait_payloads(20)
-            assert b_seen.payloads == [b"\x80a->b %d" % i for i in range(20)]
-            assert a_seen.payloads == [b"\x80b->a %d" % i for i in range(20)]
-            # Data moved in channels (bound on first use).
-            for side in both:
-                pair = side.agent.selected_pair
-                assert pair is not None
-                client = side.relay_clients[pair.socket_id].client
-                assert client.channel_for(pair.remote_address) is not None
-        finally:
-            clients = [*a.turn_clients, *b.turn_clients]
-            a.close()
-            b.close()
-            await a.wait_closed()
-            await b.wait_closed()
-        assert len(clients) == 2 and all(c.client.state is TurnState.CLOSED for c in clients)
-
-    asyncio.run(asyncio.wait_for(main(), 30))
-
-
-@pytest.mark.parametrize(
-    ("transport_a", "relay_only_a", "transport_b", "relay_only_b"),
-    [
-        ("udp", True, "udp", True),
-        ("tcp", True, "tls", True),
-        ("tls", True, "udp", True),
-        ("udp", False, "tcp", True),
-    ],
-    ids=["relay-udp/relay-udp", "relay-tcp/relay-tls", "relay-tls/relay-udp", "all/relay-tcp"],
-)
-def test_ice_connections_with_relays_through_coturn(
-    coturn: Coturn, transport_a: str, relay_only_a: bool, transport_b: str, relay_only_b: bool
-) -> None:
-    async def main() -> None:
-        a_seen, b_seen = Collector(), Collector()
-        a = connection(True, a_seen, coturn, transport_a, relay_only_a)
-        b = connection(False, b_seen, coturn, transport_b, relay_only_b)
-        try:
-            await asyncio.gather(a.gather(), b.gather())
-            await asyncio.wait_for(asyncio.gather(a.wait_gathered(), b.wait_gathered()), 5)
-            for side, relay_only in ((a, relay_only_a), (b, relay_only_b)):
-                types = [c.type for c in side.local_candidates]
-                assert types == (["relay"] if relay_only else ["host", "relay"])
-                assert any(
-                    isinstance(e, GatheringComplete) for e in (a_seen, b_seen)[side is b].events
-                )
-            await signal(a, b)
-            await signal(b, a)
-            await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 10)
-            for side, relay_only in ((a, relay_only_a), (b, relay_only_b)):
-                pair = side.agent.selected_pair
-                assert pair is not None
-                if relay_only:
-                    assert pair.local.type == "relay"
             for index in range(50):
                 a.send_payload(b"\x80a%d" % index)
                 b.send_payload(b"\x80b%d" % index)
@@ -157,6 +118,13 @@ def test_ice_connections_with_relays_through_coturn(
             await a_seen.wait_payloads(50)
             assert b_seen.payloads == [b"\x80a%d" % i for i in range(50)]
             assert a_seen.payloads == [b"\x80b%d" % i for i in range(50)]
+            # Data moved in channels (bound on first use).
+            for side, _, _, relay_only in sides:
+                pair = side.agent.selected_pair
+                assert pair is not None
+                if relay_only:
+                    client = side.relay_clients[pair.socket_id].client
+                    assert client.channel_for(pair.remote_address) is not None
         finally:
             clients = [*a.turn_clients, *b.turn_clients]
             a.close()
@@ -164,7 +132,7 @@ def test_ice_connections_with_relays_through_coturn(
             await a.wait_closed()
             await b.wait_closed()
         # Closing released every allocation.
-        assert clients and all(c.client.state is TurnState.CLOSED for c in clients)
+        assert len(clients) == 2 and all(c.client.state is TurnState.CLOSED for c in clients)
 
     asyncio.run(asyncio.wait_for(main(), 30))
 
