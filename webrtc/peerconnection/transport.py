@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -144,6 +144,8 @@ class BundleTransport:
         self.relay_only = relay_only
         self.ssl_context = ssl_context
         self._loop = loop
+        # The loop's clock, bound once the connection exists (the hot path reads it).
+        self._clock: Callable[[], float] = lambda: self.loop.time()
         self.connection: IceConnection | None = None
         self.dtls: DtlsConnection | None = None
         self.sctp: SctpAssociation | None = None
@@ -159,7 +161,6 @@ class BundleTransport:
         self._pumping = False
         self._pump_again = False
         self._gathered = False
-        self.mdns_timeout = 3.0
         self.dropped_other = 0
 
     @property
@@ -199,13 +200,12 @@ class BundleTransport:
                     controlling, turn_servers=self.turn_servers, relay_only=self.relay_only,
                     ssl_context=self.ssl_context, on_relay_error=self._relay_error,
                     agent=agent, loop=self.loop, on_payload=self._on_payload,
-                    on_batch_end=self.pump, on_event=self._on_ice_event,
-                    mdns_timeout=self.mdns_timeout)
+                    on_batch_end=self.pump, on_event=self._on_ice_event)
             else:
                 connection = IceConnection(
                     controlling, agent=agent, loop=self.loop, on_payload=self._on_payload,
-                    on_batch_end=self.pump, on_event=self._on_ice_event,
-                    mdns_timeout=self.mdns_timeout)
+                    on_batch_end=self.pump, on_event=self._on_ice_event)
+            self._clock = self.loop.time
             connection.add_timer_source(self)
             self.connection = connection
         return self.connection.agent
@@ -324,7 +324,7 @@ class BundleTransport:
         if 19 < data[0] < 64:
             dtls = self.dtls
             if dtls is not None:
-                dtls.receive_datagram(data, self.loop.time())
+                dtls.receive_datagram(data, self._clock())
             elif len(self._early_payload) < 64:
                 self._early_payload.append(data)
         else:
