@@ -20,8 +20,14 @@ SCTP, SRTP, the RTCPeerConnection facade) is built for throughput:
   ``SelectedPairChanged``); :meth:`IceConnection.connect` waits for the first
   usable pair.
 
-Timers: one ``loop.call_at`` per connection, re-armed to the agent's earliest
-deadline after every input. The agent's clock is ``loop.time()``.
+Timers: one ``loop.call_at`` per connection (:class:`DeadlineTimer`),
+re-armed to the earliest deadline after every input. The agent's clock is
+``loop.time()``. Engines stacked on the connection (DTLS and SCTP in the
+peer connection) share that one timer through :meth:`IceConnection.add_timer_source`
+and call :meth:`IceConnection.update_timer` after their own work.
+
+Payload is counted per route (``(socket id, remote address)``) in
+:attr:`IceConnection.counters`, for ``RTCIceCandidatePairStats``.
 
 Gathering (:meth:`IceConnection.gather`): host candidates on every local
 address (IPv4 and IPv6, or only the ``addresses`` allow-list; loopback only
@@ -59,7 +65,14 @@ candidate. The transport feeds arriving datagrams with
 :meth:`IceConnection.port_datagram_received`. A TURN client that reaches its
 server through one of the host sockets (:attr:`IceConnection.host_sockets`)
 sends with :meth:`IceConnection.sendto` and receives the server's datagrams
-through :meth:`IceConnection.intercept`.
+through :meth:`IceConnection.intercept`. Candidates gathered outside
+:meth:`IceConnection.gather` hold end-of-candidates back with
+:meth:`IceConnection.hold_gathering` until :meth:`IceConnection.release_gathering`
+(:class:`webrtc.ice.aio_turn.TurnIceConnection` does so for its allocations).
+
+Data on a route whose check the agent answered is delivered even before the
+agent's own check of that pair succeeds (RFC 8445 sections 7.3 and 11: the
+peer's DTLS first flight may overtake it), so no layer above has to buffer it.
 """
 
 from __future__ import annotations
