@@ -120,6 +120,8 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 MDNS_ADDRESS = ("224.0.0.251", 5353)
+# Datagrams drained from one socket per wake-up before on_batch_end.
+READ_BATCH = 256
 
 
 class DatagramPort(Protocol):
@@ -867,13 +869,15 @@ class IceConnection:
         # Payload is counted per route once per run of datagrams from one route.
         run_route: tuple[int, Address] | None = None
         run_packets = run_bytes = 0
-        while True:
+        # A bounded batch: the layers above answer (SCTP SACKs) once per batch,
+        # and a socket left readable wakes this reader again on the next round.
+        for _ in range(READ_BATCH):
             try:
                 data, address = recvfrom(65536)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                break  # closed meanwhile, or an error the next wake-up will see
+                continue  # an ICMP error reported on the socket (port unreachable...)
             count += 1
             if len(address) > 2:
                 address = address[:2]
