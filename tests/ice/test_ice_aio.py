@@ -71,6 +71,15 @@ async def signal(
     destination.add_remote_candidate(None)
 
 
+async def gather_and_connect(a: IceConnection, b: IceConnection) -> None:
+    """Gather both, signal everything both ways, wait for a usable pair on each."""
+    await a.gather()
+    await b.gather()
+    await signal(a, b)
+    await signal(b, a)
+    await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+
+
 async def test_two_connections_exchange_data_over_loopback() -> None:
     a_seen, b_seen = Collector(), Collector()
     a = make_connection(True, a_seen)
@@ -329,11 +338,7 @@ async def test_ipv6_loopback() -> None:
     a = make_connection(True, a_seen, addresses=["::1"])
     b = make_connection(False, b_seen, addresses=["::1"])
     try:
-        await a.gather()
-        await b.gather()
-        await signal(a, b)
-        await signal(b, a)
-        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await gather_and_connect(a, b)
         a.send_payload(b"\x80over ipv6")
         await b_seen.wait_payloads(1)
         assert b.agent.selected_pair is not None
@@ -358,11 +363,7 @@ async def test_ice_restart_over_loopback_keeps_data_flowing() -> None:
     a = make_connection(True, a_seen)
     b = make_connection(False, b_seen)
     try:
-        await a.gather()
-        await b.gather()
-        await signal(a, b)
-        await signal(b, a)
-        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await gather_and_connect(a, b)
         old_ufrag = a.local_ufrag
         a.restart()
         b.restart()
@@ -532,11 +533,7 @@ async def test_timer_sources_share_the_connection_timer_and_routes_are_counted()
     source = DeadlineSource(deadline)
     a.add_timer_source(source)
     try:
-        await a.gather()
-        await b.gather()
-        await signal(a, b)
-        await signal(b, a)
-        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await gather_and_connect(a, b)
         a.send_payloads([b"\x80one", b"\x80two", b"\x80three"])
         await b_seen.wait_payloads(3)
         await _until(lambda: bool(source.fired))
