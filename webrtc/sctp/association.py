@@ -101,6 +101,7 @@ _KNOWN_INIT_PARAMS = frozenset(
      PARAM_FORWARD_TSN_SUPPORTED, 0xC006)
 )
 # Error causes (RFC 9260 3.3.10).
+CAUSE_STALE_COOKIE = 3
 CAUSE_UNRECOGNIZED_CHUNK = 6
 CAUSE_NO_USER_DATA = 9
 CAUSE_PROTOCOL_VIOLATION = 13
@@ -428,7 +429,7 @@ class SctpAssociation:
         if self.state is not AssociationState.CLOSED:
             return
         self._t1_chunk = bytes(self._make_init(InitChunk))
-        self._control.append(self._t1_chunk)
+        self._send_with_tag(0, self._t1_chunk)
         self.state = AssociationState.COOKIE_WAIT
         self._t1_rto = self.rto_initial
         self._t1 = now + self._t1_rto
@@ -602,7 +603,10 @@ class SctpAssociation:
             return
         self._t1_rto = min(self._t1_rto * 2, self.rto_max)
         self._t1 = now + self._t1_rto
-        self._control.append(self._t1_chunk)
+        if self.state is AssociationState.COOKIE_WAIT:
+            self._send_with_tag(0, self._t1_chunk)  # INIT always carries tag 0
+        else:
+            self._control.append(self._t1_chunk)
 
     def _on_t3(self, now: float) -> None:
         # RFC 9260 6.3.3 and 7.2.3.
@@ -1273,7 +1277,16 @@ class SctpAssociation:
                 self._closed(CloseReason.SHUTDOWN, "")
                 return False
         elif isinstance(chunk, ErrorChunk):
-            pass  # informational: unrecognized chunk or parameter reports
+            # Informational (unrecognized chunk or parameter reports), except a
+            # Stale Cookie: start the handshake over (RFC 9260 5.2.6).
+            if state is AssociationState.COOKIE_ECHOED and any(
+                cause == CAUSE_STALE_COOKIE for cause, _ in chunk.causes
+            ):
+                self.state = AssociationState.COOKIE_WAIT
+                self._t1_chunk = bytes(self._make_init(InitChunk))
+                self._send_with_tag(0, self._t1_chunk)
+                self._t1 = now + self._t1_rto
+                return False
         else:
             # Unknown chunk: the two upper bits of its type (RFC 9260 3.2).
             action = ctype >> 6
@@ -1406,11 +1419,16 @@ class SctpAssociation:
          ext) = _COOKIE.unpack(body)
         if my_tag != vtag or my_tag != self._local_tag:
             return False
-        if now - stamp > self.cookie_lifetime:
-            return False  # stale cookie (RFC 9260 5.1.5); the peer will retry
         state = self.state
         if state in (AssociationState.CLOSED, AssociationState.COOKIE_WAIT,
                      AssociationState.COOKIE_ECHOED):
+            if now - stamp > self.cookie_lifetime:
+                # RFC 9260 5.1.5 and 3.3.10.3: a Stale Cookie error, with the
+                # staleness in microseconds, makes the peer start over.
+                staleness = min(int((now - stamp - self.cookie_lifetime) * 1e6), MASK32)
+                error = ErrorChunk(((CAUSE_STALE_COOKIE, U32.pack(staleness)),))
+                self._send_with_tag(peer_tag, bytes(error))
+                return False
             if state is AssociationState.COOKIE_ECHOED and peer_tag != self._peer_tag:
                 return False
             if state is not AssociationState.COOKIE_ECHOED:
