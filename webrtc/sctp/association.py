@@ -692,6 +692,8 @@ class SctpAssociation:
     def receive_datagram(self, data: bytes, now: float) -> None:
         """One SCTP packet (one DTLS record's application data)."""
         self._now = now
+        if type(data) is not bytes:
+            data = bytes(data)  # memoryview or bytearray from a DTLS layer
         try:
             self._receive(data, now)
         except SctpParseError:
