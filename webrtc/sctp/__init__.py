@@ -12,6 +12,7 @@ Public API (stable)::
                             receive_window=1 << 20, rto_initial=1.0, rto_min=0.4,
                             rto_max=60.0, max_retransmissions=10, heartbeat_interval=30.0,
                             interleaving=False,   # offer I-DATA (RFC 8260)
+                            max_burst=None,       # RFC 9260 6.1 Max.Burst, packets
                             random_bytes=os.urandom)
     assoc.start(now)                         # send INIT (both sides may: simultaneous INIT works)
     assoc.receive_datagram(packet, now)      # one SCTP packet in; never raises
@@ -20,6 +21,7 @@ Public API (stable)::
     assoc.next_event() -> event | None
     assoc.close(now)                         # graceful SHUTDOWN; assoc.abort(detail) for ABORT
     assoc.set_remote_max_message_size(n)     # the peer's a=max-message-size (0: unlimited)
+    assoc.max_send_message_size, assoc.max_channels, assoc.state
 
     # data channels (RFC 8831/8832), on the same object
     sid = assoc.open_channel(label="", *, ordered=True, max_retransmits=None,

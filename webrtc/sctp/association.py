@@ -294,6 +294,7 @@ class SctpAssociation:
         cookie_lifetime: float = 60.0,
         streams: int = 65535,
         interleaving: bool = False,
+        max_burst: int | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if mtu < 256:
@@ -317,6 +318,10 @@ class SctpAssociation:
         self.sack_delay = sack_delay
         self.cookie_lifetime = cookie_lifetime
         self._streams = streams
+        # Max.Burst (RFC 9260 6.1): new DATA packets per datagrams_to_send
+        # beyond those in flight; None sends all that cwnd allows (best for a
+        # shell that hands engines batches, DESIGN.md 5).
+        self.max_burst = max_burst
 
         self.state = AssociationState.CLOSED
         self._now = 0.0
@@ -441,6 +446,11 @@ class SctpAssociation:
     def set_remote_max_message_size(self, size: int) -> None:
         """The peer's a=max-message-size (RFC 8841): 0 means unlimited."""
         self.remote_max_message_size = size
+
+    @property
+    def max_channels(self) -> int:
+        """How many streams (so data channels) both sides can use (W3C maxChannels)."""
+        return min(self.outbound_streams, self.inbound_streams)
 
     @property
     def max_send_message_size(self) -> int:
@@ -1863,6 +1873,9 @@ class SctpAssociation:
         max_payload = self._max_payload
         cwnd = self._cwnd
         flight = self._flight
+        if self.max_burst is not None and flight + self.max_burst * (mtu - 12) < cwnd:
+            # RFC 9260 6.1 (D): at most Max.Burst new packets beyond the flight.
+            cwnd = flight + self.max_burst * (mtu - 12)
         rwnd = self._peer_rwnd
         tsn = self._next_tsn
         out_ssn = self._out_ssn
@@ -2005,9 +2018,12 @@ class SctpAssociation:
         queue = self._queue
         max_payload = mtu - 12 - 20
         max_payload -= max_payload & 3
+        cwnd = self._cwnd
+        if self.max_burst is not None:
+            cwnd = min(cwnd, self._flight + self.max_burst * (mtu - 12))
         sent = False
         while queue:
-            if self._flight >= self._cwnd:
+            if self._flight >= cwnd:
                 break
             message = queue[0]
             if message.abandoned or message.offset >= message.length:
