@@ -38,6 +38,9 @@ starts a ``max_packet_life_time`` channel's clock (otherwise the next
 without it, DATA with FORWARD TSN and RE-CONFIG stream resets (what Chromium and
 Firefox use by default).
 
+Ports and the MTU are fixed at construction (build the association once the
+SDP a=sctp-port values are known).
+
 Stream ids follow the DTLS role: ``is_client`` (DTLS client) opens even ids,
 the DTLS server odd ones. ``max_message_size`` is what we advertise and accept
 (a message larger than it aborts the association); :meth:`send` refuses

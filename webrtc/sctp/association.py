@@ -338,6 +338,8 @@ class SctpAssociation:
         self._tx_seed = crc32c(_ZERO4, crc32c(self._tx_prefix))
         self._rx_prefix = bytes(8)
         self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+        self._rx_expected = _PORTS_TAG.pack(remote_port, local_port, self._local_tag)
+        self._rx_expected_seed = crc32c(_ZERO4, crc32c(self._rx_expected))
 
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
@@ -716,26 +718,35 @@ class SctpAssociation:
         if size < 16:
             raise SctpParseError("packet too short")
         view = memoryview(data)
-        if not data.startswith(self._rx_prefix):
-            self._rx_prefix = bytes(data[:8])
-            self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
-        if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
-            raise SctpParseError("bad checksum")
-        sport, dport, vtag = _PORTS_TAG.unpack_from(data)
-        if dport != self.local_port or sport != self.remote_port:
-            raise SctpParseError("wrong ports")
-        first = data[12]
-        if first == ChunkType.INIT:
-            if vtag != 0:
+        if data.startswith(self._rx_expected):
+            # Our ports and our verification tag, the common case: only the
+            # checksum is left to check (and INIT must carry tag 0).
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_expected_seed):
+                raise SctpParseError("bad checksum")
+            if data[12] == ChunkType.INIT:
                 raise SctpParseError("INIT with a non-zero verification tag")
-        elif vtag != self._local_tag:
-            first_flags = data[13]
-            if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
-                if not self._peer_tag or vtag != self._peer_tag:
-                    raise SctpParseError("wrong reflected verification tag")
-            elif first != ChunkType.COOKIE_ECHO:
-                raise SctpParseError("wrong verification tag")
-            # COOKIE ECHO: the cookie itself is checked against the tag.
+            vtag = self._local_tag
+        else:
+            if not data.startswith(self._rx_prefix):
+                self._rx_prefix = bytes(data[:8])
+                self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
+                raise SctpParseError("bad checksum")
+            sport, dport, vtag = _PORTS_TAG.unpack_from(data)
+            if dport != self.local_port or sport != self.remote_port:
+                raise SctpParseError("wrong ports")
+            first = data[12]
+            if first == ChunkType.INIT:
+                if vtag != 0:
+                    raise SctpParseError("INIT with a non-zero verification tag")
+            elif vtag != self._local_tag:
+                first_flags = data[13]
+                if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
+                    if not self._peer_tag or vtag != self._peer_tag:
+                        raise SctpParseError("wrong reflected verification tag")
+                elif first != ChunkType.COOKIE_ECHO:
+                    raise SctpParseError("wrong verification tag")
+                # COOKIE ECHO: the cookie itself is checked against the tag.
         offset = 12
         data_seen = False
         unpack_chunk = CHUNK_HEADER.unpack_from
