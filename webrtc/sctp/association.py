@@ -381,6 +381,7 @@ class SctpAssociation:
         self._error_count = 0
         self._ack_point = self._cum_ack  # Advanced.Peer.Ack.Point (RFC 3758 3.5)
         self._forward_tsn_due = False
+        self._last_data_time = 0.0
         self._max_payload = mtu - 12 - 16
         self._max_payload -= self._max_payload & 3
 
@@ -1775,6 +1776,13 @@ class SctpAssociation:
         if self._queue and state in (AssociationState.ESTABLISHED,
                                      AssociationState.SHUTDOWN_RECEIVED,
                                      AssociationState.SHUTDOWN_PENDING):
+            if not self._flight and self._cwnd > 4 * mtu:
+                # RFC 9260 7.2.1: an idle path halves cwnd per RTO, down to
+                # 4 MTU, before new data goes out.
+                idle = now - self._last_data_time
+                while idle > self._rto and self._cwnd > 4 * mtu:
+                    self._cwnd = max(self._cwnd // 2, 4 * mtu)
+                    idle -= self._rto
             if self._i_data:
                 parts, size, sent = self._pack_new_idata(now, out, parts, size)
             else:
@@ -1782,8 +1790,10 @@ class SctpAssociation:
             sent_data = sent_data or sent
         if parts:
             out.append(self._finish(parts))
-        if sent_data and self._t3 is None:
-            self._t3 = now + self._rto
+        if sent_data:
+            self._last_data_time = now
+            if self._t3 is None:
+                self._t3 = now + self._rto
         return out
 
     def _finish(self, parts: list[bytes | memoryview]) -> bytes:
