@@ -282,3 +282,19 @@ def test_close_right_after_open_orders_the_reset_after_the_open() -> None:
     )
     assert [e.stream_id for e in pair.events("b", ChannelOpened)] == [sid]  # type: ignore[attr-defined]
     assert pair.b._channels == {} and pair.a._channels == {}
+
+
+def test_receive_accepts_memoryview_and_bytearray() -> None:
+    pair = make_pair()
+    sid = pair.a.open_channel("mv")
+    pair.network.run(lambda: bool(pair.events("b", ChannelOpened)), timeout=5)
+    pair.a.send(sid, "first")
+    pair.a.send(sid, "second")
+    first, *_ = pair.a.datagrams_to_send(pair.network.now)
+    pair.b.receive_datagram(memoryview(first), pair.network.now)  # type: ignore[arg-type]
+    pair.b.receive_datagram(bytearray(first), pair.network.now)  # type: ignore[arg-type]
+    texts = []
+    while (event := pair.b.next_event()) is not None:
+        texts.append(getattr(event, "text", None))
+    assert texts == ["first", "second"]
+    assert pair.b.dropped_packets == 0

@@ -101,6 +101,7 @@ _KNOWN_INIT_PARAMS = frozenset(
      PARAM_FORWARD_TSN_SUPPORTED, 0xC006)
 )
 # Error causes (RFC 9260 3.3.10).
+CAUSE_STALE_COOKIE = 3
 CAUSE_UNRECOGNIZED_CHUNK = 6
 CAUSE_NO_USER_DATA = 9
 CAUSE_PROTOCOL_VIOLATION = 13
@@ -293,6 +294,7 @@ class SctpAssociation:
         cookie_lifetime: float = 60.0,
         streams: int = 65535,
         interleaving: bool = False,
+        max_burst: int | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if mtu < 256:
@@ -316,6 +318,10 @@ class SctpAssociation:
         self.sack_delay = sack_delay
         self.cookie_lifetime = cookie_lifetime
         self._streams = streams
+        # Max.Burst (RFC 9260 6.1): new DATA packets per datagrams_to_send
+        # beyond those in flight; None sends all that cwnd allows (best for a
+        # shell that hands engines batches, DESIGN.md 5).
+        self.max_burst = max_burst
 
         self.state = AssociationState.CLOSED
         self._now = 0.0
@@ -332,6 +338,8 @@ class SctpAssociation:
         self._tx_seed = crc32c(_ZERO4, crc32c(self._tx_prefix))
         self._rx_prefix = bytes(8)
         self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+        self._rx_expected = _PORTS_TAG.pack(remote_port, local_port, self._local_tag)
+        self._rx_expected_seed = crc32c(_ZERO4, crc32c(self._rx_expected))
 
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
@@ -373,6 +381,7 @@ class SctpAssociation:
         self._error_count = 0
         self._ack_point = self._cum_ack  # Advanced.Peer.Ack.Point (RFC 3758 3.5)
         self._forward_tsn_due = False
+        self._last_data_time = 0.0
         self._max_payload = mtu - 12 - 16
         self._max_payload -= self._max_payload & 3
 
@@ -428,7 +437,7 @@ class SctpAssociation:
         if self.state is not AssociationState.CLOSED:
             return
         self._t1_chunk = bytes(self._make_init(InitChunk))
-        self._control.append(self._t1_chunk)
+        self._send_with_tag(0, self._t1_chunk)
         self.state = AssociationState.COOKIE_WAIT
         self._t1_rto = self.rto_initial
         self._t1 = now + self._t1_rto
@@ -440,6 +449,11 @@ class SctpAssociation:
     def set_remote_max_message_size(self, size: int) -> None:
         """The peer's a=max-message-size (RFC 8841): 0 means unlimited."""
         self.remote_max_message_size = size
+
+    @property
+    def max_channels(self) -> int:
+        """How many streams (so data channels) both sides can use (W3C maxChannels)."""
+        return min(self.outbound_streams, self.inbound_streams)
 
     @property
     def max_send_message_size(self) -> int:
@@ -602,7 +616,10 @@ class SctpAssociation:
             return
         self._t1_rto = min(self._t1_rto * 2, self.rto_max)
         self._t1 = now + self._t1_rto
-        self._control.append(self._t1_chunk)
+        if self.state is AssociationState.COOKIE_WAIT:
+            self._send_with_tag(0, self._t1_chunk)  # INIT always carries tag 0
+        else:
+            self._control.append(self._t1_chunk)
 
     def _on_t3(self, now: float) -> None:
         # RFC 9260 6.3.3 and 7.2.3.
@@ -688,6 +705,8 @@ class SctpAssociation:
     def receive_datagram(self, data: bytes, now: float) -> None:
         """One SCTP packet (one DTLS record's application data)."""
         self._now = now
+        if type(data) is not bytes:
+            data = bytes(data)  # memoryview or bytearray from a DTLS layer
         try:
             self._receive(data, now)
         except SctpParseError:
@@ -700,26 +719,35 @@ class SctpAssociation:
         if size < 16:
             raise SctpParseError("packet too short")
         view = memoryview(data)
-        if not data.startswith(self._rx_prefix):
-            self._rx_prefix = bytes(data[:8])
-            self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
-        if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
-            raise SctpParseError("bad checksum")
-        sport, dport, vtag = _PORTS_TAG.unpack_from(data)
-        if dport != self.local_port or sport != self.remote_port:
-            raise SctpParseError("wrong ports")
-        first = data[12]
-        if first == ChunkType.INIT:
-            if vtag != 0:
+        if data.startswith(self._rx_expected):
+            # Our ports and our verification tag, the common case: only the
+            # checksum is left to check (and INIT must carry tag 0).
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_expected_seed):
+                raise SctpParseError("bad checksum")
+            if data[12] == ChunkType.INIT:
                 raise SctpParseError("INIT with a non-zero verification tag")
-        elif vtag != self._local_tag:
-            first_flags = data[13]
-            if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
-                if not self._peer_tag or vtag != self._peer_tag:
-                    raise SctpParseError("wrong reflected verification tag")
-            elif first != ChunkType.COOKIE_ECHO:
-                raise SctpParseError("wrong verification tag")
-            # COOKIE ECHO: the cookie itself is checked against the tag.
+            vtag = self._local_tag
+        else:
+            if not data.startswith(self._rx_prefix):
+                self._rx_prefix = bytes(data[:8])
+                self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
+                raise SctpParseError("bad checksum")
+            sport, dport, vtag = _PORTS_TAG.unpack_from(data)
+            if dport != self.local_port or sport != self.remote_port:
+                raise SctpParseError("wrong ports")
+            first = data[12]
+            if first == ChunkType.INIT:
+                if vtag != 0:
+                    raise SctpParseError("INIT with a non-zero verification tag")
+            elif vtag != self._local_tag:
+                first_flags = data[13]
+                if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
+                    if not self._peer_tag or vtag != self._peer_tag:
+                        raise SctpParseError("wrong reflected verification tag")
+                elif first != ChunkType.COOKIE_ECHO:
+                    raise SctpParseError("wrong verification tag")
+                # COOKIE ECHO: the cookie itself is checked against the tag.
         offset = 12
         data_seen = False
         unpack_chunk = CHUNK_HEADER.unpack_from
@@ -1273,7 +1301,16 @@ class SctpAssociation:
                 self._closed(CloseReason.SHUTDOWN, "")
                 return False
         elif isinstance(chunk, ErrorChunk):
-            pass  # informational: unrecognized chunk or parameter reports
+            # Informational (unrecognized chunk or parameter reports), except a
+            # Stale Cookie: start the handshake over (RFC 9260 5.2.6).
+            if state is AssociationState.COOKIE_ECHOED and any(
+                cause == CAUSE_STALE_COOKIE for cause, _ in chunk.causes
+            ):
+                self.state = AssociationState.COOKIE_WAIT
+                self._t1_chunk = bytes(self._make_init(InitChunk))
+                self._send_with_tag(0, self._t1_chunk)
+                self._t1 = now + self._t1_rto
+                return False
         else:
             # Unknown chunk: the two upper bits of its type (RFC 9260 3.2).
             action = ctype >> 6
@@ -1406,11 +1443,16 @@ class SctpAssociation:
          ext) = _COOKIE.unpack(body)
         if my_tag != vtag or my_tag != self._local_tag:
             return False
-        if now - stamp > self.cookie_lifetime:
-            return False  # stale cookie (RFC 9260 5.1.5); the peer will retry
         state = self.state
         if state in (AssociationState.CLOSED, AssociationState.COOKIE_WAIT,
                      AssociationState.COOKIE_ECHOED):
+            if now - stamp > self.cookie_lifetime:
+                # RFC 9260 5.1.5 and 3.3.10.3: a Stale Cookie error, with the
+                # staleness in microseconds, makes the peer start over.
+                staleness = min(int((now - stamp - self.cookie_lifetime) * 1e6), MASK32)
+                error = ErrorChunk(((CAUSE_STALE_COOKIE, U32.pack(staleness)),))
+                self._send_with_tag(peer_tag, bytes(error))
+                return False
             if state is AssociationState.COOKIE_ECHOED and peer_tag != self._peer_tag:
                 return False
             if state is not AssociationState.COOKIE_ECHOED:
@@ -1734,6 +1776,13 @@ class SctpAssociation:
         if self._queue and state in (AssociationState.ESTABLISHED,
                                      AssociationState.SHUTDOWN_RECEIVED,
                                      AssociationState.SHUTDOWN_PENDING):
+            if not self._flight and self._cwnd > 4 * mtu:
+                # RFC 9260 7.2.1: an idle path halves cwnd per RTO, down to
+                # 4 MTU, before new data goes out.
+                idle = now - self._last_data_time
+                while idle > self._rto and self._cwnd > 4 * mtu:
+                    self._cwnd = max(self._cwnd // 2, 4 * mtu)
+                    idle -= self._rto
             if self._i_data:
                 parts, size, sent = self._pack_new_idata(now, out, parts, size)
             else:
@@ -1741,8 +1790,10 @@ class SctpAssociation:
             sent_data = sent_data or sent
         if parts:
             out.append(self._finish(parts))
-        if sent_data and self._t3 is None:
-            self._t3 = now + self._rto
+        if sent_data:
+            self._last_data_time = now
+            if self._t3 is None:
+                self._t3 = now + self._rto
         return out
 
     def _finish(self, parts: list[bytes | memoryview]) -> bytes:
@@ -1843,6 +1894,9 @@ class SctpAssociation:
         max_payload = self._max_payload
         cwnd = self._cwnd
         flight = self._flight
+        if self.max_burst is not None and flight + self.max_burst * (mtu - 12) < cwnd:
+            # RFC 9260 6.1 (D): at most Max.Burst new packets beyond the flight.
+            cwnd = flight + self.max_burst * (mtu - 12)
         rwnd = self._peer_rwnd
         tsn = self._next_tsn
         out_ssn = self._out_ssn
@@ -1985,9 +2039,12 @@ class SctpAssociation:
         queue = self._queue
         max_payload = mtu - 12 - 20
         max_payload -= max_payload & 3
+        cwnd = self._cwnd
+        if self.max_burst is not None:
+            cwnd = min(cwnd, self._flight + self.max_burst * (mtu - 12))
         sent = False
         while queue:
-            if self._flight >= self._cwnd:
+            if self._flight >= cwnd:
                 break
             message = queue[0]
             if message.abandoned or message.offset >= message.length:
