@@ -307,7 +307,10 @@ def test_in_order_stream_then_forgery_and_replay(batch: bool, client_certificate
     datagrams = client.datagrams_to_send(0.0)
     tampered = bytearray(datagrams[70])
     tampered[30] ^= 0x80
-    wire = [*datagrams[:70], bytes(tampered), datagrams[69], datagrams[5], *datagrams[70:]]
+    # A forgery, a duplicate, an old one, then swaps and a gap filled late.
+    order = [*range(70), 71, 70, 74, 72, 73, *range(75, 100)]
+    wire = [*datagrams[:70], bytes(tampered), datagrams[69], datagrams[5],
+            *[datagrams[i] for i in order[70:]]]
     if batch:
         got = server.receive_datagrams(wire, 0.0)
     else:
@@ -315,6 +318,6 @@ def test_in_order_stream_then_forgery_and_replay(batch: bool, client_certificate
         for datagram in wire:
             server.receive_datagram(datagram, 0.0)
             got += [e.data for e in _drain(server) if isinstance(e, ApplicationData)]
-    assert got == [i.to_bytes(2, "big") for i in range(100)]
+    assert got == [i.to_bytes(2, "big") for i in order]
     assert server.stats.auth_failures == 1
     assert server.stats.replays == 2
