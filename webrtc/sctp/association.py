@@ -1037,7 +1037,7 @@ class SctpAssociation:
                         htna = tsn
             if htna > cum:
                 self._flight = flight
-                self._count_misses(htna)
+                self._count_misses(htna, data, start, ngap, cum)
                 flight = self._flight
         self._flight = flight
         self._peer_rwnd = max(0, a_rwnd - flight)
@@ -1075,12 +1075,29 @@ class SctpAssociation:
         if self._peer_forward_tsn and self._advance_ack_point():
             self._forward_tsn_due = True
 
-    def _count_misses(self, htna: int) -> None:
-        # RFC 9260 7.2.4 with the HTNA rule.
-        for tsn, rec in self._outstanding.items():
-            if tsn >= htna:
+    def _count_misses(self, htna: int, data: bytes, start: int, ngap: int, cum: int) -> None:
+        """Miss indications (RFC 9260 7.2.4, HTNA rule) for the SACK's holes.
+
+        Only the TSNs the SACK reports missing (before and between its gap
+        blocks) and below the highest TSN newly acknowledged are visited, so
+        the cost follows the losses, not the window.
+        """
+        holes = []
+        low = cum + 1
+        for i in range(ngap):
+            gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
+            high = min(cum + gs, htna)
+            if high > low:
+                holes.append((low, high))
+            low = max(low, cum + ge + 1)
+            if low >= htna:
                 break
-            if rec.acked or rec.abandoned or not rec.in_flight or rec.fast_retransmitted:
+        get = self._outstanding.get
+        for tsn in (t for low, high in holes for t in range(low, high)):
+            rec = get(tsn)
+            if rec is None or rec.acked or rec.abandoned or not rec.in_flight or (
+                rec.fast_retransmitted
+            ):
                 continue
             rec.misses += 1
             if rec.misses >= 3:
