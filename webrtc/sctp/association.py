@@ -361,6 +361,7 @@ class SctpAssociation:
         self._cum_ack = self._initial_tsn - 1
         self._outstanding: dict[int, _Sent] = {}
         self._rtx_pending = 0
+        self._rtx_tsns: list[int] = []  # marked for retransmission, may hold stale entries
         self._fast_rtx_pending = False
         self._flight = 0
         self._cwnd = min(4 * mtu, max(2 * mtu, 4380))
@@ -635,7 +636,7 @@ class SctpAssociation:
         self._rto = min(self._rto * 2, self.rto_max)
         self._rtt_tsn = None
         marked = 0
-        for rec in self._outstanding.values():
+        for tsn, rec in self._outstanding.items():
             if rec.acked or rec.abandoned:
                 continue
             if self._should_abandon(rec, now):
@@ -647,15 +648,17 @@ class SctpAssociation:
             if not rec.retransmit:
                 rec.retransmit = True
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
             marked += 1
         if not marked and not self._advance_ack_point():
             # Only gap-acknowledged chunks remain: the peer reneged on them
             # (RFC 9260 6.2); send them again rather than wait forever.
-            for rec in self._outstanding.values():
+            for tsn, rec in self._outstanding.items():
                 if rec.acked and not rec.abandoned:
                     rec.acked = False
                     rec.retransmit = True
                     self._rtx_pending += 1
+                    self._rtx_tsns.append(tsn)
         if self._forward_tsn_needed():
             self._forward_tsn_due = True
         if self._outstanding:
@@ -1109,6 +1112,7 @@ class SctpAssociation:
                 rec.in_flight = False
                 self._flight -= rec.size
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
                 self._fast_rtx_pending = True
                 if self._fast_recovery_exit is None:
                     self._ssthresh = max(self._cwnd // 2, 4 * self.mtu)
@@ -1865,10 +1869,18 @@ class SctpAssociation:
         free_packet = self._fast_rtx_pending
         self._fast_rtx_pending = False
         sent = False
-        for rec in list(self._outstanding.values()):
-            if not rec.retransmit:
+        # The TSNs marked for retransmission (entries whose mark was since
+        # cleared, by a SACK or abandonment, are skipped), lowest first.
+        marked = sorted(set(self._rtx_tsns))
+        self._rtx_tsns = []
+        get = self._outstanding.get
+        for index, tsn in enumerate(marked):
+            found = get(tsn)
+            if found is None or not found.retransmit:
                 continue
+            rec = found
             if not free_packet and self._flight >= self._cwnd:
+                self._rtx_tsns = marked[index:]
                 break
             if self._should_abandon(rec, now):
                 self._abandon(rec.message)
@@ -1881,6 +1893,7 @@ class SctpAssociation:
                 if free_packet:
                     free_packet = False
                     if self._flight >= self._cwnd:
+                        self._rtx_tsns = marked[index:]
                         break
             rec.retransmit = False
             self._rtx_pending -= 1
