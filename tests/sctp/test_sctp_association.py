@@ -298,3 +298,17 @@ def test_receive_accepts_memoryview_and_bytearray() -> None:
         texts.append(getattr(event, "text", None))
     assert texts == ["first", "second"]
     assert pair.b.dropped_packets == 0
+
+
+def test_stream_ids_are_reused_after_close_when_exhausted() -> None:
+    pair = make_pair(streams=6)
+    assert pair.a.max_channels == 6
+    ids = [pair.a.open_channel(str(i)) for i in range(3)]
+    assert ids == [0, 2, 4]
+    with pytest.raises(ValueError):
+        pair.a.open_channel("one too many")
+    pair.a.close_channel(2)
+    pair.network.run(lambda: bool(pair.events("a", ChannelClosed)), timeout=10)
+    assert pair.a.open_channel("reused") == 2
+    with pytest.raises(ValueError):
+        pair.a.open_channel("negotiated beyond the streams", negotiated=True, id=6)

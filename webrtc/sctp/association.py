@@ -483,16 +483,23 @@ class SctpAssociation:
             raise ValueError("max_retransmits and max_packet_life_time are exclusive")
         if negotiated and id is None:
             raise ValueError("a negotiated channel needs an id")
+        limit = self.max_channels
         if id is None:
+            # Our DTLS role's parity (RFC 8832 6); ids of closed channels are
+            # reused once the counter reaches the negotiated stream count.
             sid = self._next_stream_id
-            while sid in self._channels:
-                sid += 2
-            if sid >= self._streams:
+            for _ in range(2):
+                while sid < limit and sid in self._channels:
+                    sid += 2
+                if sid < limit:
+                    break
+                sid = 0 if self.is_client else 1
+            else:
                 raise ValueError("no stream id left")
             self._next_stream_id = sid + 2
         else:
             sid = id
-            if not 0 <= sid < 65535:
+            if not 0 <= sid < min(limit, 65535):
                 raise ValueError("stream id out of range")
             if sid in self._channels:
                 raise ValueError(f"stream id {sid} already in use")
