@@ -822,7 +822,21 @@ class SctpAssociation:
                             else:
                                 self._deliver_ordered(sid, ssn, ppid, bytes(payload))
                         else:
-                            self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
+                            # A middle fragment right after its run, the
+                            # common case of an in-order large message.
+                            left = None if flags & 3 else self._runs_by_end.get(tsn - 1)
+                            if (left is not None and not left.ended and left.stream_id == sid
+                                    and tsn + 1 not in self._runs_by_start
+                                    and left.nbytes < self.max_message_size):
+                                by_end = self._runs_by_end
+                                del by_end[tsn - 1]
+                                by_end[tsn] = left
+                                left.end = tsn
+                                left.parts.append(payload)
+                                left.nbytes += length - 16
+                                self._rx_buffered += length - 16
+                            else:
+                                self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
             elif ctype == 3:
                 self._on_sack(data, offset + 4, offset + length, now)
             else:
