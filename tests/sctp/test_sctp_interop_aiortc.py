@@ -222,7 +222,7 @@ def test_lossy_bulk_transfer_with_aiortc() -> None:
             else:
                 dropped["to aiortc"] += 1
 
-        pipe.queue.put_nowait = lossy_put  # type: ignore[method-assign]
+        pipe.queue.put_nowait = lossy_put  # type: ignore[method-assign,assignment]
         a = ours.association
         channels: list[Any] = []
         theirs.on("datachannel", channels.append)
