@@ -692,6 +692,11 @@ class SctpAssociation:
             self._rto = min(self._rto * 2, self.rto_max)
             if self._count_error():
                 return
+        elif now - self._last_data_time < self.heartbeat_interval:
+            # RFC 9260 8.3: heartbeats probe idle paths; data in flight
+            # already does (T3 counts its failures).
+            self._hb_deadline = self._last_data_time + self.heartbeat_interval + self._rto
+            return
         nonce = self._random(8)
         info = _HEARTBEAT_INFO.pack(now, nonce)
         self._hb_pending = info
