@@ -12,6 +12,7 @@ from webrtc.sctp import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -60,6 +61,9 @@ def test_channel_open_and_messages_of_every_form() -> None:
     assert remote.remote and remote.ordered and remote.max_retransmits is None
     (local,) = pair.events("a", ChannelOpened)
     assert isinstance(local, ChannelOpened) and not local.remote
+    pair.network.run(lambda: bool(pair.events("a", ChannelAcknowledged)), timeout=5)
+    assert pair.events("a", ChannelAcknowledged) == [ChannelAcknowledged(sid)]
+    assert not pair.events("b", ChannelAcknowledged)
     for data in ("héllo", b"\x00\x01binary", "", b""):
         a.send(sid, data)
     pair.network.run(lambda: len(pair.received_b) == 4, timeout=5)

@@ -44,6 +44,7 @@ from webrtc.sctp.events import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -1000,6 +1001,7 @@ class SctpAssociation:
             channel = self._channels.get(sid)
             if channel is not None and not channel.acked:
                 channel.acked = True  # RFC 8832 6: data implies the ACK
+                self._events.append(ChannelAcknowledged(sid))
             if ppid in (PPID_STRING_EMPTY, PPID_BINARY_EMPTY):
                 message = b""
             self._events.append(MessageReceived(sid, message, ppid in _STRING_PPIDS))
@@ -1728,8 +1730,9 @@ class SctpAssociation:
             self._open(channel)
         elif isinstance(parsed, DataChannelAck):
             acked = self._channels.get(sid)
-            if acked is not None:
+            if acked is not None and not acked.acked:
                 acked.acked = True
+                self._events.append(ChannelAcknowledged(sid))
 
     # ------------------------------------------------------------------
     # sending
