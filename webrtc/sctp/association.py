@@ -1761,6 +1761,9 @@ class SctpAssociation:
     def datagrams_to_send(self, now: float) -> list[bytes]:
         """SCTP packets to send now, each for one DTLS record."""
         self._now = now
+        if not (self._control or self._raw_packets or self._queue or self._sack_due
+                or self._rtx_pending or self._forward_tsn_due or self._streams_to_reset):
+            return []  # nothing to do: the common case between bursts
         out = self._raw_packets
         self._raw_packets = []
         if self._unstamped:
