@@ -813,8 +813,10 @@ class SctpAssociation:
                         fresh = False
                     else:
                         if tsn > self._peer_highest:
-                            if self._rx_buffered > self._rwnd_max:
-                                fresh = False  # no room: drop it unacknowledged (RFC 9260 6.2)
+                            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
+                                # No room, or beyond what a SACK can report:
+                                # drop it unacknowledged (RFC 9260 6.2).
+                                fresh = False
                             else:
                                 self._peer_highest = tsn
                         if fresh:
@@ -879,7 +881,7 @@ class SctpAssociation:
             self._sack_now = True
             return None
         if tsn > self._peer_highest:
-            if self._rx_buffered > self._rwnd_max:
+            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
                 return None
             self._peer_highest = tsn
         self._ooo.add(tsn)
@@ -1053,7 +1055,8 @@ class SctpAssociation:
             get = outstanding.get
             for i in range(ngap):
                 gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
-                for tsn in range(cum + gs, cum + ge + 1):
+                # Only TSNs we sent: a hostile block cannot make us loop.
+                for tsn in range(cum + gs, min(cum + ge, self._next_tsn - 1) + 1):
                     grec = get(tsn)
                     if grec is not None and not grec.acked:
                         grec.acked = True
