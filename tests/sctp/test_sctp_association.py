@@ -12,6 +12,7 @@ from webrtc.sctp import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -60,6 +61,9 @@ def test_channel_open_and_messages_of_every_form() -> None:
     assert remote.remote and remote.ordered and remote.max_retransmits is None
     (local,) = pair.events("a", ChannelOpened)
     assert isinstance(local, ChannelOpened) and not local.remote
+    pair.network.run(lambda: bool(pair.events("a", ChannelAcknowledged)), timeout=5)
+    assert pair.events("a", ChannelAcknowledged) == [ChannelAcknowledged(sid)]
+    assert not pair.events("b", ChannelAcknowledged)
     for data in ("héllo", b"\x00\x01binary", "", b""):
         a.send(sid, data)
     pair.network.run(lambda: len(pair.received_b) == 4, timeout=5)
@@ -298,3 +302,17 @@ def test_receive_accepts_memoryview_and_bytearray() -> None:
         texts.append(getattr(event, "text", None))
     assert texts == ["first", "second"]
     assert pair.b.dropped_packets == 0
+
+
+def test_stream_ids_are_reused_after_close_when_exhausted() -> None:
+    pair = make_pair(streams=6)
+    assert pair.a.max_channels == 6
+    ids = [pair.a.open_channel(str(i)) for i in range(3)]
+    assert ids == [0, 2, 4]
+    with pytest.raises(ValueError):
+        pair.a.open_channel("one too many")
+    pair.a.close_channel(2)
+    pair.network.run(lambda: bool(pair.events("a", ChannelClosed)), timeout=10)
+    assert pair.a.open_channel("reused") == 2
+    with pytest.raises(ValueError):
+        pair.a.open_channel("negotiated beyond the streams", negotiated=True, id=6)

@@ -158,3 +158,16 @@ def test_retransmitted_cookie_echo_after_lifetime_still_gets_cookie_ack() -> Non
     assert isinstance(Packet.parse(ack_packet).chunks[0], CookieAckChunk)
     a.receive_datagram(ack_packet, 90.0)
     assert a.state is AssociationState.ESTABLISHED
+
+
+def test_hostile_sack_and_far_tsn_are_bounded() -> None:
+    pair = make_pair()
+    a, b = pair.a, pair.b
+    # 300 gap blocks each claiming 65535 TSNs: only TSNs actually sent are visited.
+    sack = SackChunk((a._cum_ack) & 0xFFFFFFFF, 1 << 20, tuple((1, 0xFFFF) for _ in range(280)))
+    a.receive_datagram(bytes(Packet(5000, 5000, a._local_tag, (sack,))), pair.network.now)
+    assert a.state is AssociationState.ESTABLISHED and a.dropped_packets == 0
+    # A DATA chunk 2**20 TSNs ahead cannot be reported by a SACK: dropped.
+    far = DataChunk((b._peer_cum + (1 << 20)) & 0xFFFFFFFF, 1, 0, 53, b"x")
+    b.receive_datagram(bytes(Packet(5000, 5000, b._local_tag, (far,))), pair.network.now)
+    assert not b._ooo

@@ -245,3 +245,17 @@ def test_idle_path_decays_cwnd() -> None:
     pair.a.send(sid, b"after a pause")
     pair.a.datagrams_to_send(pair.network.now)
     assert pair.a._cwnd == 4 * 1200
+
+
+def test_rto_follows_the_measured_round_trip() -> None:
+    pair = make_pair(LinkConfig(delay=0.3), rto_min=0.1)
+    sid = open_channel(pair)
+    for _ in range(30):
+        pair.a.send(sid, bytes(3000))
+    pair.network.run(lambda: len(pair.received_b) == 30, timeout=60)
+    srtt = pair.a._srtt
+    assert srtt is not None and 0.6 <= srtt <= 0.85  # 2 x 300 ms (+ SACK delay at most)
+    assert pair.a._rto == pytest.approx(
+        max(0.1, min(60.0, srtt + 4 * pair.a._rttvar)), rel=1e-9
+    )
+    assert pair.a._rto >= srtt

@@ -51,7 +51,10 @@ Events (frozen dataclasses, :mod:`webrtc.sctp.events`):
 :class:`CloseReason`), :class:`ChannelOpened` (``remote`` True for a peer's
 DATA_CHANNEL_OPEN that we acknowledged; False for ours, once the association
 is up), :class:`MessageReceived` (stream id, data bytes, is_string),
-:class:`ChannelClosed`, :class:`BufferedAmountLow`.
+:class:`ChannelClosed`, :class:`BufferedAmountLow`, and
+:class:`ChannelAcknowledged` when the peer's DATA_CHANNEL_ACK for one of our
+channels arrives (for a user that wants aiortc's "open on ACK" behaviour;
+Chromium and Firefox open the creator's channel without waiting for it).
 
 Wire formats (:mod:`webrtc.sctp.packet`, :mod:`webrtc.sctp.dcep`) round-trip
 through ``parse``/``bytes()`` and raise only :class:`SctpParseError`.
@@ -64,6 +67,7 @@ from webrtc.sctp.events import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -75,6 +79,7 @@ __all__ = [
     "AssociationEstablished",
     "AssociationState",
     "BufferedAmountLow",
+    "ChannelAcknowledged",
     "ChannelClosed",
     "ChannelOpened",
     "CloseReason",

@@ -44,6 +44,7 @@ from webrtc.sctp.events import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -361,6 +362,7 @@ class SctpAssociation:
         self._cum_ack = self._initial_tsn - 1
         self._outstanding: dict[int, _Sent] = {}
         self._rtx_pending = 0
+        self._rtx_tsns: list[int] = []  # marked for retransmission, may hold stale entries
         self._fast_rtx_pending = False
         self._flight = 0
         self._cwnd = min(4 * mtu, max(2 * mtu, 4380))
@@ -482,16 +484,23 @@ class SctpAssociation:
             raise ValueError("max_retransmits and max_packet_life_time are exclusive")
         if negotiated and id is None:
             raise ValueError("a negotiated channel needs an id")
+        limit = self.max_channels
         if id is None:
+            # Our DTLS role's parity (RFC 8832 6); ids of closed channels are
+            # reused once the counter reaches the negotiated stream count.
             sid = self._next_stream_id
-            while sid in self._channels:
-                sid += 2
-            if sid >= self._streams:
+            for _ in range(2):
+                while sid < limit and sid in self._channels:
+                    sid += 2
+                if sid < limit:
+                    break
+                sid = 0 if self.is_client else 1
+            else:
                 raise ValueError("no stream id left")
             self._next_stream_id = sid + 2
         else:
             sid = id
-            if not 0 <= sid < 65535:
+            if not 0 <= sid < min(limit, 65535):
                 raise ValueError("stream id out of range")
             if sid in self._channels:
                 raise ValueError(f"stream id {sid} already in use")
@@ -635,7 +644,7 @@ class SctpAssociation:
         self._rto = min(self._rto * 2, self.rto_max)
         self._rtt_tsn = None
         marked = 0
-        for rec in self._outstanding.values():
+        for tsn, rec in self._outstanding.items():
             if rec.acked or rec.abandoned:
                 continue
             if self._should_abandon(rec, now):
@@ -647,15 +656,17 @@ class SctpAssociation:
             if not rec.retransmit:
                 rec.retransmit = True
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
             marked += 1
         if not marked and not self._advance_ack_point():
             # Only gap-acknowledged chunks remain: the peer reneged on them
             # (RFC 9260 6.2); send them again rather than wait forever.
-            for rec in self._outstanding.values():
+            for tsn, rec in self._outstanding.items():
                 if rec.acked and not rec.abandoned:
                     rec.acked = False
                     rec.retransmit = True
                     self._rtx_pending += 1
+                    self._rtx_tsns.append(tsn)
         if self._forward_tsn_needed():
             self._forward_tsn_due = True
         if self._outstanding:
@@ -682,6 +693,11 @@ class SctpAssociation:
             self._rto = min(self._rto * 2, self.rto_max)
             if self._count_error():
                 return
+        elif now - self._last_data_time < self.heartbeat_interval:
+            # RFC 9260 8.3: heartbeats probe idle paths; data in flight
+            # already does (T3 counts its failures).
+            self._hb_deadline = self._last_data_time + self.heartbeat_interval + self._rto
+            return
         nonce = self._random(8)
         info = _HEARTBEAT_INFO.pack(now, nonce)
         self._hb_pending = info
@@ -797,8 +813,10 @@ class SctpAssociation:
                         fresh = False
                     else:
                         if tsn > self._peer_highest:
-                            if self._rx_buffered > self._rwnd_max:
-                                fresh = False  # no room: drop it unacknowledged (RFC 9260 6.2)
+                            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
+                                # No room, or beyond what a SACK can report:
+                                # drop it unacknowledged (RFC 9260 6.2).
+                                fresh = False
                             else:
                                 self._peer_highest = tsn
                         if fresh:
@@ -812,7 +830,21 @@ class SctpAssociation:
                             else:
                                 self._deliver_ordered(sid, ssn, ppid, bytes(payload))
                         else:
-                            self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
+                            # A middle fragment right after its run, the
+                            # common case of an in-order large message.
+                            left = None if flags & 3 else self._runs_by_end.get(tsn - 1)
+                            if (left is not None and not left.ended and left.stream_id == sid
+                                    and tsn + 1 not in self._runs_by_start
+                                    and left.nbytes < self.max_message_size):
+                                by_end = self._runs_by_end
+                                del by_end[tsn - 1]
+                                by_end[tsn] = left
+                                left.end = tsn
+                                left.parts.append(payload)
+                                left.nbytes += length - 16
+                                self._rx_buffered += length - 16
+                            else:
+                                self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
             elif ctype == 3:
                 self._on_sack(data, offset + 4, offset + length, now)
             else:
@@ -849,7 +881,7 @@ class SctpAssociation:
             self._sack_now = True
             return None
         if tsn > self._peer_highest:
-            if self._rx_buffered > self._rwnd_max:
+            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
                 return None
             self._peer_highest = tsn
         self._ooo.add(tsn)
@@ -971,6 +1003,7 @@ class SctpAssociation:
             channel = self._channels.get(sid)
             if channel is not None and not channel.acked:
                 channel.acked = True  # RFC 8832 6: data implies the ACK
+                self._events.append(ChannelAcknowledged(sid))
             if ppid in (PPID_STRING_EMPTY, PPID_BINARY_EMPTY):
                 message = b""
             self._events.append(MessageReceived(sid, message, ppid in _STRING_PPIDS))
@@ -1022,7 +1055,8 @@ class SctpAssociation:
             get = outstanding.get
             for i in range(ngap):
                 gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
-                for tsn in range(cum + gs, cum + ge + 1):
+                # Only TSNs we sent: a hostile block cannot make us loop.
+                for tsn in range(cum + gs, min(cum + ge, self._next_tsn - 1) + 1):
                     grec = get(tsn)
                     if grec is not None and not grec.acked:
                         grec.acked = True
@@ -1037,7 +1071,7 @@ class SctpAssociation:
                         htna = tsn
             if htna > cum:
                 self._flight = flight
-                self._count_misses(htna)
+                self._count_misses(htna, data, start, ngap, cum)
                 flight = self._flight
         self._flight = flight
         self._peer_rwnd = max(0, a_rwnd - flight)
@@ -1075,12 +1109,29 @@ class SctpAssociation:
         if self._peer_forward_tsn and self._advance_ack_point():
             self._forward_tsn_due = True
 
-    def _count_misses(self, htna: int) -> None:
-        # RFC 9260 7.2.4 with the HTNA rule.
-        for tsn, rec in self._outstanding.items():
-            if tsn >= htna:
+    def _count_misses(self, htna: int, data: bytes, start: int, ngap: int, cum: int) -> None:
+        """Miss indications (RFC 9260 7.2.4, HTNA rule) for the SACK's holes.
+
+        Only the TSNs the SACK reports missing (before and between its gap
+        blocks) and below the highest TSN newly acknowledged are visited, so
+        the cost follows the losses, not the window.
+        """
+        holes = []
+        low = cum + 1
+        for i in range(ngap):
+            gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
+            high = min(cum + gs, htna)
+            if high > low:
+                holes.append((low, high))
+            low = max(low, cum + ge + 1)
+            if low >= htna:
                 break
-            if rec.acked or rec.abandoned or not rec.in_flight or rec.fast_retransmitted:
+        get = self._outstanding.get
+        for tsn in (t for low, high in holes for t in range(low, high)):
+            rec = get(tsn)
+            if rec is None or rec.acked or rec.abandoned or not rec.in_flight or (
+                rec.fast_retransmitted
+            ):
                 continue
             rec.misses += 1
             if rec.misses >= 3:
@@ -1092,6 +1143,7 @@ class SctpAssociation:
                 rec.in_flight = False
                 self._flight -= rec.size
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
                 self._fast_rtx_pending = True
                 if self._fast_recovery_exit is None:
                     self._ssthresh = max(self._cwnd // 2, 4 * self.mtu)
@@ -1681,8 +1733,9 @@ class SctpAssociation:
             self._open(channel)
         elif isinstance(parsed, DataChannelAck):
             acked = self._channels.get(sid)
-            if acked is not None:
+            if acked is not None and not acked.acked:
                 acked.acked = True
+                self._events.append(ChannelAcknowledged(sid))
 
     # ------------------------------------------------------------------
     # sending
@@ -1711,6 +1764,9 @@ class SctpAssociation:
     def datagrams_to_send(self, now: float) -> list[bytes]:
         """SCTP packets to send now, each for one DTLS record."""
         self._now = now
+        if not (self._control or self._raw_packets or self._queue or self._sack_due
+                or self._rtx_pending or self._forward_tsn_due or self._streams_to_reset):
+            return []  # nothing to do: the common case between bursts
         out = self._raw_packets
         self._raw_packets = []
         if self._unstamped:
@@ -1848,10 +1904,18 @@ class SctpAssociation:
         free_packet = self._fast_rtx_pending
         self._fast_rtx_pending = False
         sent = False
-        for rec in list(self._outstanding.values()):
-            if not rec.retransmit:
+        # The TSNs marked for retransmission (entries whose mark was since
+        # cleared, by a SACK or abandonment, are skipped), lowest first.
+        marked = sorted(set(self._rtx_tsns))
+        self._rtx_tsns = []
+        get = self._outstanding.get
+        for index, tsn in enumerate(marked):
+            found = get(tsn)
+            if found is None or not found.retransmit:
                 continue
+            rec = found
             if not free_packet and self._flight >= self._cwnd:
+                self._rtx_tsns = marked[index:]
                 break
             if self._should_abandon(rec, now):
                 self._abandon(rec.message)
@@ -1864,6 +1928,7 @@ class SctpAssociation:
                 if free_packet:
                     free_packet = False
                     if self._flight >= self._cwnd:
+                        self._rtx_tsns = marked[index:]
                         break
             rec.retransmit = False
             self._rtx_pending -= 1
