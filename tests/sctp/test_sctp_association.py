@@ -127,6 +127,7 @@ def test_channel_created_before_establishment_opens_after() -> None:
 def test_close_channel_closes_both_sides_and_frees_the_id() -> None:
     pair = make_pair()
     sid = pair.a.open_channel("c")
+    assert pair.a.has_channel(sid)
     pair.a.send(sid, b"last words" * 1000)
     pair.a.close_channel(sid)
     with pytest.raises(ValueError):
@@ -136,6 +137,7 @@ def test_close_channel_closes_both_sides_and_frees_the_id() -> None:
         timeout=10,
     )
     assert pair.received_b[-1].data == b"last words" * 1000
+    assert not pair.a.has_channel(sid) and not pair.b.has_channel(sid)
     # The stream id is free for a new channel with fresh sequence numbers.
     assert pair.a.open_channel("again", id=sid) == sid
     pair.a.send(sid, "second life")

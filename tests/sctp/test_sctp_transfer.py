@@ -253,7 +253,7 @@ def test_rto_follows_the_measured_round_trip() -> None:
     for _ in range(30):
         pair.a.send(sid, bytes(3000))
     pair.network.run(lambda: len(pair.received_b) == 30, timeout=60)
-    srtt = pair.a._srtt
+    srtt = pair.a.smoothed_round_trip_time
     assert srtt is not None and 0.6 <= srtt <= 0.85  # 2 x 300 ms (+ SACK delay at most)
     assert pair.a._rto == pytest.approx(
         max(0.1, min(60.0, srtt + 4 * pair.a._rttvar)), rel=1e-9

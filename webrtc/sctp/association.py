@@ -458,6 +458,15 @@ class SctpAssociation:
         return min(self.outbound_streams, self.inbound_streams)
 
     @property
+    def smoothed_round_trip_time(self) -> float | None:
+        """SRTT of RFC 6298 in seconds, or None before the first measurement."""
+        return self._srtt
+
+    def has_channel(self, stream_id: int) -> bool:
+        """True while a data channel uses ``stream_id`` (open, opening or closing)."""
+        return stream_id in self._channels
+
+    @property
     def max_send_message_size(self) -> int:
         """Largest message :meth:`send` accepts (the peer's limit; 0 means none)."""
         return self.remote_max_message_size or (1 << 62)
