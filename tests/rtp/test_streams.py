@@ -259,3 +259,21 @@ def test_unwrap_sequence() -> None:
     assert unwrap_sequence(0, 65535) == 65536
     assert unwrap_sequence(65535, 65536) == 65535
     assert unwrap_sequence(100, 5 * 65536 + 50) == 5 * 65536 + 100
+
+
+def test_sender_reports_carry_wall_clock_ntp() -> None:
+    wall_clock = 3_973_000_000.25  # NTP seconds (since 1900) at now == 0
+    sender = make_sender(ntp_offset=wall_clock)
+    sender.send_frame(b"\x10" + bytes(100), now=5.0)
+    report = sender.report(7.5)[0]
+    assert isinstance(report, SenderReport)
+    assert abs(report.ntp_timestamp / 2**32 - (wall_clock + 7.5)) < 1e-6
+    # the RTP timestamp is that of a frame captured at 7.5 s
+    assert report.rtp_timestamp == (sender.timestamp_for(5.0) + int(2.5 * 90000)) & 0xFFFFFFFF
+    receiver = RtpReceiver(0x1000, 90000, local_ssrc=0xB)
+    receiver.receive(RtpPacket(96, 1, 0, 0x1000, b"x"), 7.55)
+    receiver.handle_rtcp(report, 7.55)
+    block = receiver.report_block(7.6)
+    assert block is not None
+    sender.handle_rtcp(ReceiverReport(0xB, (block,)), 7.65)
+    assert sender.rtt is not None and abs(sender.rtt - 0.1) < 0.001

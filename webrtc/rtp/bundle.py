@@ -29,10 +29,12 @@ class Route:
     repaired: bool = False
 
 
+
 class BundleDemuxer:
     def __init__(self, extensions: HeaderExtensionMap) -> None:
         self.extensions = extensions
         self._mids: set[str] = set()
+        self._mid_bytes: dict[str, bytes] = {}
         self._by_ssrc: dict[int, Route] = {}
         self._by_payload_type: dict[int, str | None] = {}
         self.unroutable = 0
@@ -42,6 +44,7 @@ class BundleDemuxer:
     ) -> None:
         """A media section of the BUNDLE group, its payload types and signalled SSRCs."""
         self._mids.add(mid)
+        self._mid_bytes[mid] = mid.encode()
         for payload_type in payload_types:
             # a payload type shared by two sections cannot route (RFC 8843 §9.2)
             if payload_type in self._by_payload_type and self._by_payload_type[payload_type] != mid:
@@ -61,13 +64,32 @@ class BundleDemuxer:
     def route(self, packet: RtpPacket) -> Route | None:
         """The packet's route, learning its SSRC; None (and counted) if unroutable."""
         extensions = self.extensions
-        try:
-            mid = extensions.get_mid(packet)
-            rid = extensions.get_rtp_stream_id(packet)
-            repaired_rid = extensions.get_repaired_rtp_stream_id(packet)
-        except RtpParseError:
-            mid = rid = repaired_rid = None
         known = self._by_ssrc.get(packet.ssrc)
+        values = packet.extensions
+        if not values:
+            if known is not None:
+                return known
+            mid = rid = repaired_rid = None
+        else:
+            mid_bytes = values.get(extensions.mid_id) if extensions.mid_id else None
+            if (
+                known is not None
+                and known.rid is None
+                and mid_bytes is not None
+                and self._mid_bytes.get(known.mid) == mid_bytes
+                and not (extensions.rtp_stream_id_id and extensions.rtp_stream_id_id in values)
+                and not (
+                    extensions.repaired_rtp_stream_id_id
+                    and extensions.repaired_rtp_stream_id_id in values
+                )
+            ):
+                return known  # the common case: the same MID as learned
+            try:
+                mid = extensions.get_mid(packet)
+                rid = extensions.get_rtp_stream_id(packet)
+                repaired_rid = extensions.get_repaired_rtp_stream_id(packet)
+            except RtpParseError:
+                mid = rid = repaired_rid = None
         if mid is not None and mid in self._mids:
             if rid is None and repaired_rid is None and known is not None and known.mid == mid:
                 return known

@@ -154,7 +154,13 @@ class HeaderExtensionMap:
 
     # -- SDES text items (RFC 8843 §15, RFC 8852) ---------------------------
     def get_mid(self, packet: RtpPacket) -> str | None:
-        value = self._get(packet, self.mid_id)
+        ext_id = self.mid_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         return None if value is None else _decode_text(value, "MID")
 
     def set_mid(self, packet: RtpPacket, mid: str | None) -> None:
@@ -184,12 +190,18 @@ class HeaderExtensionMap:
     # -- timing ------------------------------------------------------------
     def get_abs_send_time(self, packet: RtpPacket) -> int | None:
         """The raw 24-bit 6.18 fixed-point value."""
-        value = self._get(packet, self.abs_send_time_id)
+        ext_id = self.abs_send_time_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         if value is None:
             return None
         if len(value) != 3:
             raise RtpParseError(f"abs-send-time of {len(value)} bytes")
-        return _U32.unpack(b"\x00" + value)[0]  # type: ignore[no-any-return]
+        return int.from_bytes(value, "big")
 
     def set_abs_send_time(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
@@ -217,12 +229,18 @@ class HeaderExtensionMap:
         )
 
     def get_transport_sequence_number(self, packet: RtpPacket) -> int | None:
-        value = self._get(packet, self.transport_wide_cc_id)
+        ext_id = self.transport_wide_cc_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:
+            extensions = packet.extensions
+        value = extensions.get(ext_id)
         if value is None:
             return None
         if len(value) != 2:
             raise RtpParseError(f"transport-wide sequence number of {len(value)} bytes")
-        return _U16.unpack(value)[0]  # type: ignore[no-any-return]
+        return int.from_bytes(value, "big")
 
     def set_transport_sequence_number(self, packet: RtpPacket, value: int | None) -> None:
         self._set(

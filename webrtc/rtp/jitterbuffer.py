@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from webrtc.rtp.codecs import Depacketizer
 from webrtc.rtp.errors import RtpParseError
@@ -43,14 +44,14 @@ class LostFrames:
     keyframe_lost: bool
 
 
-class _Slot:
-    __slots__ = ("arrival", "marker", "payload", "timestamp")
+class _Slot(NamedTuple):
+    timestamp: int
+    marker: bool
+    payload: bytes
+    arrival: float
 
-    def __init__(self, timestamp: int, marker: bool, payload: bytes, arrival: float) -> None:
-        self.timestamp = timestamp
-        self.marker = marker
-        self.payload = payload
-        self.arrival = arrival
+
+_new_slot = tuple.__new__  # NamedTuple construction without argument parsing
 
 
 class JitterBuffer:
@@ -68,6 +69,7 @@ class JitterBuffer:
         self._lost: set[int] = set()
         self._noticed: dict[int, float] = {}
         self._next: int | None = None  # first sequence number of the next frame
+        self._scanned = -1
         self._output: list[AssembledFrame | LostFrames] = []
         self.frames_assembled = 0
         self.frames_lost = 0
@@ -85,12 +87,31 @@ class JitterBuffer:
                 return
             # nothing emitted yet: the stream's first packets may arrive out of order
             self._next = sequence
-        if sequence in self._slots:
+            self._scanned = -1
+        slots = self._slots
+        if sequence in slots:
             return
-        self._lost.discard(sequence)
-        self._slots[sequence] = _Slot(timestamp, marker, payload, now)
-        if len(self._slots) > self.capacity:
+        if self._lost:
+            self._lost.discard(sequence)
+        slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
+        if len(slots) > self.capacity:
             self._drop_oldest()
+            return
+        scanned = self._scanned
+        start = self._next
+        if (
+            sequence == scanned + 1
+            and scanned >= start
+            and not self.single_packet_frames
+            and timestamp == slots[start].timestamp
+        ):
+            # the next packet of the head frame's verified run (the common case)
+            if not marker:
+                if sequence + 1 not in slots:
+                    self._scanned = sequence
+                    return
+            else:
+                self._emit(start, sequence)
         self._advance()
 
     def notice_missing(self, sequence: int, now: float) -> None:
@@ -149,7 +170,8 @@ class JitterBuffer:
                 self._frame_start_known(start)
             ):
                 return  # the stream's first packets may still come: see skip_head()
-            end = start
+            # packets start.._scanned are known present, same frame, no marker
+            end = self._scanned + 1 if self._scanned >= start else start
             if not self.single_packet_frames:
                 while True:
                     slot = slots.get(end)
@@ -158,6 +180,7 @@ class JitterBuffer:
                             if not self._skip_broken(start, first.timestamp):
                                 return
                             break
+                        self._scanned = end - 1
                         return  # still waiting for it
                     if slot.timestamp != first.timestamp:
                         end -= 1  # the frame ended without a marker

@@ -53,7 +53,9 @@ def decode_extensions(profile: int, block: bytes) -> dict[int, bytes]:
     if profile == ONE_BYTE_PROFILE:
         while pos < n:
             byte = block[pos]
-            if byte == 0:  # padding between elements
+            if byte == 0:  # padding between elements, or up to the block's end
+                if block.count(0, pos) == n - pos:
+                    break
                 pos += 1
                 continue
             ext_id = byte >> 4
@@ -128,6 +130,7 @@ class RtpPacket:
     """
 
     __slots__ = (
+        "_as_parsed",
         "_ext_block",
         "_ext_original",
         "_ext_profile_original",
@@ -169,6 +172,7 @@ class RtpPacket:
         self._ext_block: bytes | None = None
         self._ext_original: dict[int, bytes] | None = None
         self._ext_profile_original: int | None = None
+        self._as_parsed: tuple[object, ...] | None = None
 
     @property
     def version(self) -> int:
@@ -218,6 +222,8 @@ class RtpPacket:
     @classmethod
     def parse(cls, data: bytes) -> RtpPacket:
         """Parse one RTP packet; raises :class:`RtpParseError` if malformed."""
+        if type(data) is not bytes:
+            data = bytes(data)
         n = len(data)
         if n < 12:
             raise RtpParseError(f"RTP packet of {n} bytes is shorter than its 12-byte header")
@@ -266,9 +272,31 @@ class RtpPacket:
         packet.sequence_number = sequence_number
         packet.timestamp = timestamp
         packet.ssrc = ssrc
+        # what bytes() compares against to hand back ``data`` itself when nothing changed
+        packet._as_parsed = (
+            data, b1, sequence_number, timestamp, ssrc, packet.payload, packet.padding,
+            packet.csrc, packet.extension_profile,
+        )
         return packet
 
     def __bytes__(self) -> bytes:
+        parsed = self._as_parsed
+        if parsed is not None:
+            extensions = self._extensions
+            if (
+                parsed[1:]
+                == (
+                    (0x80 | self.payload_type) if self.marker else self.payload_type,
+                    self.sequence_number, self.timestamp, self.ssrc, self.payload, self.padding,
+                    self.csrc, self.extension_profile,
+                )
+                and (
+                    extensions is None
+                    or extensions == self._ext_original
+                    or (not extensions and self._ext_block is None and parsed[8] is None)
+                )
+            ):
+                return parsed[0]  # type: ignore[return-value]
         profile, block = self._extension_block()
         csrc = self.csrc
         b0 = 0x80 | len(csrc)

@@ -12,9 +12,11 @@ its fields in the canonical form.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from webrtc.rtp.errors import RtpParseError
 
@@ -59,6 +61,7 @@ _FIR_ENTRY = struct.Struct("!IB3s")
 _TWCC_HEADER = struct.Struct("!HHI")
 _XR_BLOCK = struct.Struct("!BBH")
 _DLRR = struct.Struct("!III")
+_ZEROS = [bytes(n) for n in range(5)]
 
 
 def _header(count: int, packet_type: int, body: bytes) -> bytes:
@@ -95,12 +98,15 @@ def _parse_reports(body: bytes, pos: int, count: int) -> tuple[tuple[ReportBlock
     if end > len(body):
         raise RtpParseError(f"{count} report blocks do not fit in the packet")
     reports = []
+    new = tuple.__new__  # NamedTuple construction without its argument parsing
     for offset in range(pos, end, 24):
         ssrc, lost, highest, jitter, lsr, dlsr = _REPORT_BLOCK.unpack_from(body, offset)
         cumulative = lost & 0xFFFFFF
         if cumulative & 0x800000:
             cumulative -= 0x1000000
-        reports.append(ReportBlock(ssrc, lost >> 24, cumulative, highest, jitter, lsr, dlsr))
+        reports.append(
+            new(ReportBlock, (ssrc, lost >> 24, cumulative, highest, jitter, lsr, dlsr))
+        )
     return tuple(reports), end
 
 
@@ -117,10 +123,6 @@ class _Base:
     def serialize(self) -> bytes:
         """The canonical encoding from the fields (ignores the received bytes)."""
         raise NotImplementedError
-
-    def _keep(self, raw: bytes) -> _Base:
-        object.__setattr__(self, "_raw", raw)
-        return self
 
 
 def _raw_field() -> bytes:
@@ -582,7 +584,30 @@ RtcpPacket = (
 )
 
 
-def _parse_sdes(count: int, body: bytes) -> SourceDescription:
+def _maker(cls: type) -> Callable[..., Any]:
+    """A constructor for the parser: every field then the received bytes, set
+    through the slot descriptors (a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` per field, twice as slow)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    arguments = ", ".join(f"v{i}" for i in range(len(names)))
+    lines = [f"def make({arguments}):", "    o = new(cls)"]
+    for index, name in enumerate(names):
+        namespace[f"s{index}"] = cls.__dict__[name].__set__
+        lines.append(f"    s{index}(o, v{index})")
+    lines.append("    return o")
+    exec("\n".join(lines), namespace)  # the technique dataclasses itself uses
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+_make_sr = _maker(SenderReport)
+_make_rr = _maker(ReceiverReport)
+_make_sdes = _maker(SourceDescription)
+_make_nack = _maker(GenericNack)
+_make_pli = _maker(PictureLossIndication)
+
+
+def _parse_sdes(count: int, body: bytes, raw: bytes = b"") -> SourceDescription:
     chunks = []
     pos = 0
     n = len(body)
@@ -605,13 +630,13 @@ def _parse_sdes(count: int, body: bytes) -> SourceDescription:
             items.append((kind, body[pos + 2 : pos + 2 + length]))
             pos += 2 + length
         end = pos + 4 - (pos - start) % 4
-        if end > n or any(body[pos:end]):
+        if end > n or body[pos:end] != _ZEROS[end - pos]:
             raise RtpParseError("SDES chunk padding is malformed")
         pos = end
-        chunks.append(SdesChunk(ssrc, tuple(items)))
+        chunks.append(tuple.__new__(SdesChunk, (ssrc, tuple(items))))
     if pos != n:
         raise RtpParseError("SDES has bytes after its chunks")
-    return SourceDescription(tuple(chunks))
+    return _make_sdes(tuple(chunks), raw)  # type: ignore[no-any-return]
 
 
 def _parse_bye(count: int, body: bytes) -> Goodbye:
@@ -660,21 +685,25 @@ def _parse_xr(body: bytes) -> ExtendedReport:
     return ExtendedReport(ssrc, tuple(blocks))
 
 
-def _parse_one(count: int, packet_type: int, body: bytes) -> RtcpPacket:
+def _parse_one(count: int, packet_type: int, body: bytes, raw: bytes = b"") -> RtcpPacket:
     n = len(body)
     if packet_type == SR:
         if n < 24:
             raise RtpParseError("SR is too short")
         ssrc, ntp, rtp_ts, packets, octets = _SENDER_INFO.unpack_from(body)
         reports, pos = _parse_reports(body, 24, count)
-        return SenderReport(ssrc, ntp, rtp_ts, packets, octets, reports, body[pos:])
+        return _make_sr(  # type: ignore[no-any-return]
+            ssrc, ntp, rtp_ts, packets, octets, reports, body[pos:], raw
+        )
     if packet_type == RR:
         if n < 4:
             raise RtpParseError("RR is too short")
         reports, pos = _parse_reports(body, 4, count)
-        return ReceiverReport(_U32.unpack_from(body)[0], reports, body[pos:])
+        return _make_rr(  # type: ignore[no-any-return]
+            _U32.unpack_from(body)[0], reports, body[pos:], raw
+        )
     if packet_type == SDES:
-        return _parse_sdes(count, body)
+        return _parse_sdes(count, body, raw)
     if packet_type == BYE:
         return _parse_bye(count, body)
     if packet_type == APP:
@@ -689,16 +718,18 @@ def _parse_one(count: int, packet_type: int, body: bytes) -> RtcpPacket:
             if count == 1:
                 if (n - 8) % 4:
                     raise RtpParseError("generic NACK FCI is not a multiple of 32 bits")
-                return GenericNack(
+                new = tuple.__new__
+                return _make_nack(  # type: ignore[no-any-return]
                     sender,
                     media,
-                    tuple(NackItem(*_NACK_ITEM.unpack_from(body, p)) for p in range(8, n, 4)),
+                    tuple(new(NackItem, _NACK_ITEM.unpack_from(body, p)) for p in range(8, n, 4)),
+                    raw,
                 )
             if count == 15:
                 return TransportWideFeedback._parse_fci(sender, media, body[8:])
             return RtpFeedback(count, sender, media, body[8:])
         if count == 1 and n == 8:
-            return PictureLossIndication(sender, media)
+            return _make_pli(sender, media, raw)  # type: ignore[no-any-return]
         if count == 4:
             if (n - 8) % 8:
                 raise RtpParseError("FIR FCI is not a multiple of 64 bits")
@@ -732,6 +763,8 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
     Raises :class:`RtpParseError` if anything in it is malformed.
     """
     packets: list[RtcpPacket] = []
+    if type(data) is not bytes:
+        data = bytes(data)
     n = len(data)
     if n == 0:
         raise RtpParseError("empty RTCP packet")
@@ -751,8 +784,10 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
             if padding == 0 or end - padding < pos + 4:
                 raise RtpParseError(f"RTCP padding count {padding} is invalid")
             body_end = end - padding
-        packet = _parse_one(first & 0x1F, packet_type, data[pos + 4 : body_end])
-        object.__setattr__(packet, "_raw", data[pos:end])
+        raw = data if pos == 0 and end == n else data[pos:end]
+        packet = _parse_one(first & 0x1F, packet_type, data[pos + 4 : body_end], raw)
+        if not packet._raw:
+            object.__setattr__(packet, "_raw", raw)
         packets.append(packet)
         pos = end
     return packets

@@ -13,8 +13,11 @@ from the network raises: it is dropped and counted in :attr:`stats`.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import pylibsrtp
 
 from webrtc.rtp.bundle import BundleDemuxer, Route
 from webrtc.rtp.errors import RtpParseError
@@ -89,6 +92,7 @@ class MediaSession:
         reduced_size_rtcp: bool = False,
         transport_cc: bool = True,
         transport_cc_interval: float = 0.1,
+        ntp_offset: float = 0.0,
         rng: random.Random | None = None,
     ) -> None:
         self.local_ssrc = local_ssrc
@@ -97,6 +101,8 @@ class MediaSession:
         self.cname = cname
         self.rtcp_interval = rtcp_interval
         self.reduced_size_rtcp = reduced_size_rtcp
+        # wall-clock NTP seconds minus ``now``, given to every sender and receiver
+        self.ntp_offset = ntp_offset
         self.demuxer = BundleDemuxer(self.extensions)
         self.transport_sequence = TransportSequenceCounter()
         self.transport_feedback = (
@@ -112,13 +118,17 @@ class MediaSession:
         self._rng = rng or random.Random()
         self._next_report: float | None = None
         self._outgoing: list[bytes] = []
-        self._events: list[object] = []
+        self._events: deque[object] = deque()
         self.stats = SessionStats()
+        self._cname_sdes = SourceDescription(
+            (SdesChunk(local_ssrc, ((1, cname.encode()),)),)
+        )
 
     # -- configuration -------------------------------------------------------------
     def add_sender(self, sender: RtpSender) -> RtpSender:
         sender.transport_sequence = self.transport_sequence
         sender.extensions = self.extensions
+        sender.ntp_offset = self.ntp_offset
         self.senders[sender.ssrc] = sender
         if sender.rtx_ssrc is not None:
             self.senders[sender.rtx_ssrc] = sender
@@ -127,6 +137,7 @@ class MediaSession:
     def add_receiver(self, receiver: RtpReceiver, mid: str | None = None) -> RtpReceiver:
         """A receiver for a signalled SSRC (and its RTX SSRC)."""
         self.receivers[receiver.ssrc] = receiver
+        receiver.ntp_offset = self.ntp_offset
         if mid is not None:
             self.demuxer.add_media(mid, ssrcs=[receiver.ssrc])
             self._receiver_routes[receiver.ssrc] = Route(mid)
@@ -165,41 +176,60 @@ class MediaSession:
             return
         if 192 <= data[1] <= 223:
             self._receive_rtcp(data, now)
-        else:
-            self._receive_rtp(data, now)
-        self._collect_feedback(now)
+            self._collect_feedback(now)
+            return
+        receiver = self._receive_rtp(data, now)
+        # feedback due now (NACK, PLI/FIR, transport-wide CC); cheap checks first
+        transport = self.transport_feedback
+        if (receiver is not None and receiver._feedback) or (
+            transport is not None
+            and transport._next_send is not None
+            and now >= transport._next_send
+        ):
+            self._collect_feedback(now)
 
-    def _receive_rtp(self, data: bytes, now: float) -> None:
-        if self.srtp is not None:
-            plain = self.srtp.unprotect(data)
-            if plain is None:
+    def _receive_rtp(self, data: bytes, now: float) -> RtpReceiver | None:
+        """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
+        srtp = self.srtp
+        if srtp is not None:
+            try:
+                data = srtp._unprotect(data)
+            except pylibsrtp.Error as exc:
+                srtp._count(exc)
                 self.stats.dropped_srtp += 1
-                return
-            data = plain
+                return None
+            srtp.stats.unprotected_rtp += 1
         try:
             packet = RtpPacket.parse(data)
             route = self.demuxer.route(packet)
-            if self.transport_feedback is not None and self.extensions.transport_wide_cc_id:
-                sequence = self.extensions.get_transport_sequence_number(packet)
-                if sequence is not None:
-                    self.transport_feedback.record(sequence, now)
+            feedback = self.transport_feedback
+            tw_id = self.extensions.transport_wide_cc_id
+            if feedback is not None and tw_id is not None:
+                value = packet.extensions.get(tw_id)
+                if value is not None and len(value) == 2:
+                    feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
             self.stats.dropped_malformed += 1
-            return
+            return None
         self.stats.rtp_received += 1
-        receiver = self.receivers.get(packet.ssrc) or self._receiver_by_rtx.get(packet.ssrc)
+        ssrc = packet.ssrc
+        receiver = self.receivers.get(ssrc) or self._receiver_by_rtx.get(ssrc)
         if receiver is None:
             receiver = self._new_receiver(packet, route)
             if receiver is None:
                 self.stats.dropped_unroutable += 1
-                return
+                return None
         try:
             receiver.receive(packet, now)
         except RtpParseError:
             self.stats.dropped_malformed += 1
-        self._drain(receiver)
-        if self.receivers:
+        events = receiver._events
+        if events:
+            self._events.extend(events)
+            events.clear()
+        if self._next_report is None:
             self._schedule_report(now)
+        return receiver
 
     def _new_receiver(self, packet: RtpPacket, route: Route | None) -> RtpReceiver | None:
         if route is None:
@@ -227,6 +257,7 @@ class MediaSession:
         created = factory(packet.ssrc, route)
         if created is None:
             return None
+        created.ntp_offset = self.ntp_offset
         self.receivers[packet.ssrc] = created
         self._receiver_routes[packet.ssrc] = route
         return created
@@ -299,13 +330,18 @@ class MediaSession:
     def _collect_feedback(self, now: float) -> None:
         feedback: list[RtcpPacket] = []
         for receiver in self.receivers.values():
-            feedback.extend(receiver.feedback_to_send())
-        if self.transport_feedback is not None:
-            feedback.extend(self.transport_feedback.feedback(now))
+            if receiver._feedback:
+                feedback.extend(receiver.feedback_to_send())
+        transport = self.transport_feedback
+        if transport is not None and transport._next_send is not None and (
+            now >= transport._next_send
+        ):
+            feedback.extend(transport.feedback(now))
         if feedback:
             if not self.reduced_size_rtcp:
-                # RFC 4585 §3.1: a compound packet starts with a report
-                feedback.insert(0, ReceiverReport(self.local_ssrc))
+                # RFC 4585 §3.1: a minimal compound packet, a report and the CNAME
+                # before the feedback
+                feedback[:0] = [ReceiverReport(self.local_ssrc), self._cname_sdes]
             self._send_rtcp(feedback)
 
     def _send_rtcp(self, packets: list[RtcpPacket]) -> None:
@@ -327,11 +363,9 @@ class MediaSession:
             packets.extend(sender.report(now, tuple(blocks[:31]) if index == 0 else ()))
         if not media_senders:
             packets.append(ReceiverReport(self.local_ssrc, tuple(blocks[:31])))
-            packets.append(
-                SourceDescription((SdesChunk(self.local_ssrc, ((1, self.cname.encode()),)),))
-            )
+            packets.append(self._cname_sdes)
         if self.receivers:
-            rrtr = ReceiverReferenceTime(ntp_from_seconds(now))
+            rrtr = ReceiverReferenceTime(ntp_from_seconds(now + self.ntp_offset))
             packets.append(ExtendedReport(self.local_ssrc, (rrtr,)))
         self._send_rtcp(packets)
 
@@ -373,6 +407,6 @@ class MediaSession:
         self._collect_feedback(now)
 
     def next_event(self) -> object | None:
-        return self._events.pop(0) if self._events else None
+        return self._events.popleft() if self._events else None
 
 

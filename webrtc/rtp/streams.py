@@ -22,6 +22,7 @@ import os
 import random
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
@@ -218,11 +219,11 @@ class RtpSender:
         history_size: int = 2048,
         history_age: float = 2.0,
         report_interval: float = 1.0,
-        randbytes: object = None,
+        ntp_offset: float = 0.0,
+        randbytes: Callable[[int], bytes] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        urandom = randbytes if callable(randbytes) else os.urandom
-        seed = bytes(urandom(8))
+        seed = (randbytes or os.urandom)(8)
         self.ssrc = ssrc
         self.payload_type = payload_type
         self.clock_rate = clock_rate
@@ -238,6 +239,9 @@ class RtpSender:
         self.history_size = history_size
         self.history_age = history_age
         self.report_interval = report_interval
+        # wall-clock seconds since 1900 minus ``now``: SR timestamps are NTP
+        # wall clock (RFC 3550 §6.4.1) so receivers can synchronize streams
+        self.ntp_offset = ntp_offset
         self._rng = rng or random.Random(seed)
         self.sequence_number = int.from_bytes(seed[:2], "big")
         self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
@@ -480,7 +484,7 @@ class RtpSender:
 
     def _measure_rtt(self, block: ReportBlock, now: float) -> None:
         # RFC 3550 §6.4.1: RTT = A - LSR - DLSR, in 1/65536 s
-        arrival = _middle32(ntp_from_seconds(now))
+        arrival = _middle32(ntp_from_seconds(now + self.ntp_offset))
         rtt = ((arrival - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
         if rtt < 1000:
             self.rtt = rtt
@@ -496,7 +500,7 @@ class RtpSender:
         packets: list[RtcpPacket] = [
             SenderReport(
                 self.ssrc,
-                ntp_from_seconds(now),
+                ntp_from_seconds(now + self.ntp_offset),
                 rtp_timestamp,
                 self.packets_sent & 0xFFFFFFFF,
                 self.octets_sent & 0xFFFFFFFF,
@@ -552,6 +556,7 @@ class _NackState:
 
 
 _MAX_DROPOUT = 3000
+_SPECULATIVE_NACK = 17
 _MAX_MISORDER = 100
 
 
@@ -589,6 +594,7 @@ class RtpReceiver:
         keyframe_request: str | None = "pli",
         keyframe_request_interval: float = 0.3,
         max_nack_list: int = 1000,
+        ntp_offset: float = 0.0,
     ) -> None:
         self.ssrc = ssrc
         self.clock_rate = clock_rate
@@ -608,6 +614,7 @@ class RtpReceiver:
         self.keyframe_request = keyframe_request
         self.keyframe_request_interval = keyframe_request_interval
         self.max_nack_list = max_nack_list
+        self.ntp_offset = ntp_offset  # as RtpSender.ntp_offset, for RRTR/DLRR
         codec = codec or OpusCodec()
         self.jitter_buffer = JitterBuffer(codec, isinstance(codec, (OpusCodec, G711Codec)))
         self._events: list[object] = []
@@ -651,9 +658,28 @@ class RtpReceiver:
             return
         if self.payload_type is None:
             self.payload_type = packet.payload_type
-        sequence = self._update_sequence(packet.sequence_number)
-        if sequence is None:
-            return
+        maximum = self._max
+        sequence = packet.sequence_number
+        if self._base is not None and sequence == (maximum + 1) & 0xFFFF:
+            # in order, the common case of RFC 3550 A.1
+            sequence = maximum + 1
+            self._max = sequence
+        else:
+            extended = self._update_sequence(sequence)
+            if extended is None:
+                return
+            sequence = extended
+            if (
+                sequence == self._base
+                and self.nack
+                and not self.jitter_buffer.single_packet_frames
+                and not self.jitter_buffer.depacketizer.is_frame_start(packet.payload)
+            ):
+                # The stream's earliest packet so far is mid-frame: the frame's start
+                # was lost (or is late) before we knew of the stream. Ask for the
+                # packets just before it (one NACK item covers 17); the sender
+                # ignores those it never sent.
+                self._notice_gap(sequence - _SPECULATIVE_NACK, sequence)
         self.packets_received += 1
         # RFC 3550 A.8: interarrival jitter in RTP timestamp units
         arrival = int(now * self.clock_rate)
@@ -662,7 +688,13 @@ class RtpReceiver:
             d = abs(((transit - self._transit + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
             self._jitter += (d - self._jitter) / 16.0
         self._transit = transit
-        self._deliver(sequence, packet, now)
+        if sequence > self._max or self._missing:
+            self._deliver(sequence, packet, now)
+            return
+        buffer = self.jitter_buffer  # _deliver, inlined for the in-order case
+        buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        if buffer._output:
+            self._drain_jitter_buffer(now)
 
     def _receive_rtx(self, packet: RtpPacket, now: float) -> None:
         if len(packet.payload) < 2:
@@ -734,9 +766,12 @@ class RtpReceiver:
         if sequence > self._max:  # an RTX ahead of the media (reordering)
             self._notice_gap(self._max + 1, sequence)
             self._max = sequence
-        self._missing.pop(sequence, None)
-        self.jitter_buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
-        self._drain_jitter_buffer(now)
+        if self._missing:
+            self._missing.pop(sequence, None)
+        buffer = self.jitter_buffer
+        buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        if buffer._output:
+            self._drain_jitter_buffer(now)
 
     def _drain_jitter_buffer(self, now: float) -> None:
         for item in self.jitter_buffer.pop():
@@ -864,7 +899,7 @@ class RtpReceiver:
                 if isinstance(block, DlrrReport):
                     for sub in block.sub_blocks:
                         if sub.ssrc == self.local_ssrc and sub.lrr:
-                            arrival = _middle32(ntp_from_seconds(now))
+                            arrival = _middle32(ntp_from_seconds(now + self.ntp_offset))
                             rtt = ((arrival - sub.lrr - sub.dlrr) & 0xFFFFFFFF) / 65536.0
                             if rtt < 1000:
                                 self.rtt = self.rtt_measured = rtt
@@ -923,7 +958,8 @@ class RtpReceiver:
 
     def reference_time(self, now: float) -> ExtendedReport:
         """An RRTR block (RFC 3611 §4.4) so the sender can answer with DLRR."""
-        return ExtendedReport(self.local_ssrc, (ReceiverReferenceTime(ntp_from_seconds(now)),))
+        reference = ReceiverReferenceTime(ntp_from_seconds(now + self.ntp_offset))
+        return ExtendedReport(self.local_ssrc, (reference,))
 
     def next_event(self) -> object | None:
         return self._events.pop(0) if self._events else None
