@@ -16,6 +16,7 @@ from webrtc.ice.agent import (
     IceRole,
     IceState,
     LocalCandidateGathered,
+    PayloadReceived,
     SelectedPairChanged,
     candidate_priority,
     pair_priority,
@@ -584,3 +585,40 @@ def test_role_can_be_chosen_after_construction() -> None:
     assert a.agent.controlling and not b.agent.controlling
     # No role conflict had to be repaired.
     assert all(p.checked_as in (None, IceRole.CONTROLLING) for p in a.agent.pairs)
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_payload_is_accepted_on_a_route_whose_check_was_answered(started: bool) -> None:
+    """RFC 8445 sections 7.3 and 11: the peer may send data (its DTLS first flight)
+    on a pair as soon as its own check of it succeeded, before our check of the
+    pair does, and even before we know its credentials or started checking."""
+    agent = IceAgent(False, rng=random.Random(7))
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    if started:
+        agent.set_remote_credentials("peer", "peerpasswordpeerpassword")
+        agent.start(0.0)
+    peer, stranger = ("10.0.0.9", 9), ("10.0.0.8", 8)
+    record = b"\x16\xfe\xfd" + bytes(10)  # a DTLS handshake record (RFC 7983: 20..63)
+    agent.receive_datagram(record, 0.0, 1, peer)
+    assert not [e for e in iter(agent.next_event, None) if isinstance(e, PayloadReceived)]
+    dropped = agent.dropped
+    request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+    request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+    request.add(AttributeType.PRIORITY, 1)
+    # An unauthenticated check does not open the route.
+    agent.receive_datagram(request.encode(b"wrong key"), 0.0, 1, peer)
+    agent.receive_datagram(record, 0.0, 1, peer)
+    assert agent.dropped == dropped + 1
+    agent.receive_datagram(
+        request.encode(agent.local_pwd.encode(), fingerprint=True), 0.0, 1, peer
+    )
+    assert any(
+        StunMessage.parse(data).message_class == MessageClass.SUCCESS
+        for _, _, data in agent.datagrams_to_send(0.0)
+    )
+    agent.receive_datagram(record, 0.0, 1, peer)
+    agent.receive_datagram(record, 0.0, 1, stranger)  # never checked: dropped
+    agent.receive_datagram(record, 0.0, 2, peer)  # another socket: another route
+    payloads = [e for e in iter(agent.next_event, None) if isinstance(e, PayloadReceived)]
+    assert payloads == [PayloadReceived(record, 1, peer)]
+    assert agent.dropped == dropped + 3

@@ -71,6 +71,15 @@ async def signal(
     destination.add_remote_candidate(None)
 
 
+async def gather_and_connect(a: IceConnection, b: IceConnection) -> None:
+    """Gather both, signal everything both ways, wait for a usable pair on each."""
+    await a.gather()
+    await b.gather()
+    await signal(a, b)
+    await signal(b, a)
+    await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+
+
 async def test_two_connections_exchange_data_over_loopback() -> None:
     a_seen, b_seen = Collector(), Collector()
     a = make_connection(True, a_seen)
@@ -329,11 +338,7 @@ async def test_ipv6_loopback() -> None:
     a = make_connection(True, a_seen, addresses=["::1"])
     b = make_connection(False, b_seen, addresses=["::1"])
     try:
-        await a.gather()
-        await b.gather()
-        await signal(a, b)
-        await signal(b, a)
-        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await gather_and_connect(a, b)
         a.send_payload(b"\x80over ipv6")
         await b_seen.wait_payloads(1)
         assert b.agent.selected_pair is not None
@@ -358,11 +363,7 @@ async def test_ice_restart_over_loopback_keeps_data_flowing() -> None:
     a = make_connection(True, a_seen)
     b = make_connection(False, b_seen)
     try:
-        await a.gather()
-        await b.gather()
-        await signal(a, b)
-        await signal(b, a)
-        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 5.0)
+        await gather_and_connect(a, b)
         old_ufrag = a.local_ufrag
         a.restart()
         b.restart()
@@ -480,3 +481,70 @@ async def test_intercepted_server_datagrams_bypass_the_agent() -> None:
     finally:
         connection.close()
         server.close()
+
+
+async def test_end_of_candidates_waits_for_every_hold() -> None:
+    """Relays gathered beside gather(): GatheringComplete follows the last release,
+    and a port's candidate takes the local preference it is given."""
+    seen = Collector()
+    connection = make_connection(True, seen)
+    port = UdpRelayPort(connection)
+    try:
+        connection.hold_gathering()
+        connection.hold_gathering()
+        await connection.gather()
+        await asyncio.sleep(0.05)
+        assert not any(isinstance(e, GatheringComplete) for e in seen.events)
+        host, number = port.sock.getsockname()
+        connection.add_port(port, host, number, "relay", local_preference=0x1234)
+        connection.release_gathering()
+        assert not any(isinstance(e, GatheringComplete) for e in seen.events)
+        connection.release_gathering()
+        assert [type(e) for e in seen.events].count(GatheringComplete) == 1
+        (relayed,) = [c for c in connection.local_candidates if c.type == "relay"]
+        assert (relayed.priority >> 8) & 0xFFFF == 0x1234
+        await asyncio.wait_for(connection.wait_gathered(), 1.0)
+    finally:
+        port.close()
+        connection.close()
+
+
+class DeadlineSource:
+    """An engine stacked on a connection: one deadline, records when it fired."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline: float | None = deadline
+        self.fired: list[float] = []
+
+    def get_timer(self) -> float | None:
+        return self.deadline
+
+    def handle_timer(self, now: float) -> None:
+        self.fired.append(now)
+        self.deadline = None
+
+
+async def test_timer_sources_share_the_connection_timer_and_routes_are_counted() -> None:
+    a_seen, b_seen = Collector(), Collector()
+    a = make_connection(True, a_seen)
+    b = make_connection(False, b_seen)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 0.05
+    source = DeadlineSource(deadline)
+    a.add_timer_source(source)
+    try:
+        await gather_and_connect(a, b)
+        a.send_payloads([b"\x80one", b"\x80two", b"\x80three"])
+        await b_seen.wait_payloads(3)
+        await _until(lambda: bool(source.fired))
+        assert source.fired == [max(deadline, source.fired[0])]  # once, never early
+        pair = a.agent.selected_pair
+        assert pair is not None
+        sent = a.counters[pair.route]
+        assert sent.packets_sent >= 3 and sent.bytes_sent >= len(b"\x80one\x80two\x80three")
+        (route,) = [r for r, c in b.counters.items() if c.packets_received]
+        assert b.counters[route].packets_received == 3
+        assert b.counters[route].bytes_received == len(b"\x80one\x80two\x80three")
+    finally:
+        a.close()
+        b.close()

@@ -64,5 +64,5 @@ def make_pair(
     if start in ("b", "both"):
         b.start(network.now)
     if connect:
-        network.run(pair.established, timeout=120)
+        network.run(pair.established, timeout=600)
     return pair

@@ -12,6 +12,7 @@ from webrtc.sctp import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -60,6 +61,9 @@ def test_channel_open_and_messages_of_every_form() -> None:
     assert remote.remote and remote.ordered and remote.max_retransmits is None
     (local,) = pair.events("a", ChannelOpened)
     assert isinstance(local, ChannelOpened) and not local.remote
+    pair.network.run(lambda: bool(pair.events("a", ChannelAcknowledged)), timeout=5)
+    assert pair.events("a", ChannelAcknowledged) == [ChannelAcknowledged(sid)]
+    assert not pair.events("b", ChannelAcknowledged)
     for data in ("héllo", b"\x00\x01binary", "", b""):
         a.send(sid, data)
     pair.network.run(lambda: len(pair.received_b) == 4, timeout=5)
@@ -123,6 +127,7 @@ def test_channel_created_before_establishment_opens_after() -> None:
 def test_close_channel_closes_both_sides_and_frees_the_id() -> None:
     pair = make_pair()
     sid = pair.a.open_channel("c")
+    assert pair.a.has_channel(sid)
     pair.a.send(sid, b"last words" * 1000)
     pair.a.close_channel(sid)
     with pytest.raises(ValueError):
@@ -132,6 +137,7 @@ def test_close_channel_closes_both_sides_and_frees_the_id() -> None:
         timeout=10,
     )
     assert pair.received_b[-1].data == b"last words" * 1000
+    assert not pair.a.has_channel(sid) and not pair.b.has_channel(sid)
     # The stream id is free for a new channel with fresh sequence numbers.
     assert pair.a.open_channel("again", id=sid) == sid
     pair.a.send(sid, "second life")
@@ -282,3 +288,33 @@ def test_close_right_after_open_orders_the_reset_after_the_open() -> None:
     )
     assert [e.stream_id for e in pair.events("b", ChannelOpened)] == [sid]  # type: ignore[attr-defined]
     assert pair.b._channels == {} and pair.a._channels == {}
+
+
+def test_receive_accepts_memoryview_and_bytearray() -> None:
+    pair = make_pair()
+    sid = pair.a.open_channel("mv")
+    pair.network.run(lambda: bool(pair.events("b", ChannelOpened)), timeout=5)
+    pair.a.send(sid, "first")
+    pair.a.send(sid, "second")
+    first, *_ = pair.a.datagrams_to_send(pair.network.now)
+    pair.b.receive_datagram(memoryview(first), pair.network.now)  # type: ignore[arg-type]
+    pair.b.receive_datagram(bytearray(first), pair.network.now)  # type: ignore[arg-type]
+    texts = []
+    while (event := pair.b.next_event()) is not None:
+        texts.append(getattr(event, "text", None))
+    assert texts == ["first", "second"]
+    assert pair.b.dropped_packets == 0
+
+
+def test_stream_ids_are_reused_after_close_when_exhausted() -> None:
+    pair = make_pair(streams=6)
+    assert pair.a.max_channels == 6
+    ids = [pair.a.open_channel(str(i)) for i in range(3)]
+    assert ids == [0, 2, 4]
+    with pytest.raises(ValueError):
+        pair.a.open_channel("one too many")
+    pair.a.close_channel(2)
+    pair.network.run(lambda: bool(pair.events("a", ChannelClosed)), timeout=10)
+    assert pair.a.open_channel("reused") == 2
+    with pytest.raises(ValueError):
+        pair.a.open_channel("negotiated beyond the streams", negotiated=True, id=6)

@@ -192,3 +192,67 @@ def test_channels_both_ways_with_aiortc(we_are_client: bool) -> None:
         pipe.reader.cancel()
 
     asyncio.run(scenario())
+
+
+def test_lossy_bulk_transfer_with_aiortc() -> None:
+    """Both directions over a pipe that drops 3 % of packets: retransmissions,
+    SACK gap blocks and fast retransmit between two independent stacks."""
+
+    async def scenario() -> None:
+        import random
+
+        ours, theirs, pipe = await connect(True)
+        rng = random.Random(4)
+        dropped = {"to us": 0, "to aiortc": 0}
+        # Drop packets in both directions.
+        original_receive = ours.receive
+
+        def lossy_receive(data: bytes) -> None:
+            if rng.random() >= 0.03:
+                original_receive(data)
+            else:
+                dropped["to us"] += 1
+
+        ours.receive = lossy_receive  # type: ignore[method-assign]
+        original_put = pipe.queue.put_nowait
+
+        def lossy_put(data: bytes) -> None:
+            if rng.random() >= 0.03:
+                original_put(data)
+            else:
+                dropped["to aiortc"] += 1
+
+        pipe.queue.put_nowait = lossy_put  # type: ignore[method-assign,assignment]
+        a = ours.association
+        channels: list[Any] = []
+        theirs.on("datachannel", channels.append)
+        sid = a.open_channel("bulk")
+        ours.flush()
+        for _ in range(500):
+            if channels:
+                break
+            await asyncio.sleep(0.01)
+        (channel,) = channels
+        received: list[bytes] = []
+        channel.on("message", received.append)
+        messages = [bytes([i]) * 20_000 for i in range(40)]
+        for message in messages:
+            a.send(sid, message)
+        ours.flush()
+        for message in messages[:20]:
+            channel.send(message)
+        for _ in range(3000):
+            if len(received) == 40 and len(messages_of(ours, sid)) == 20:
+                break
+            await asyncio.sleep(0.01)
+        assert received == messages
+        assert [m.data for m in messages_of(ours, sid)] == messages[:20]
+        assert dropped["to us"] > 0 and dropped["to aiortc"] > 0
+        await theirs.stop()
+        pipe.reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def messages_of(ours: OurSide, sid: int) -> list[MessageReceived]:
+    return messages(ours, sid)

@@ -20,6 +20,8 @@ def check(assoc: SctpAssociation) -> None:
     records = assoc._outstanding.values()
     assert assoc._flight == sum(r.size for r in records if r.in_flight)
     assert assoc._rtx_pending == sum(1 for r in records if r.retransmit)
+    marked = set(assoc._rtx_tsns)
+    assert all(t in marked for t, r in assoc._outstanding.items() if r.retransmit)
     assert assoc._flight >= 0 and assoc._cwnd >= assoc.mtu
     buffered = sum(run.nbytes for run in assoc._runs_by_start.values())
     buffered += sum(len(m) for p in assoc._ordered_pending.values() for _, m in p.values())

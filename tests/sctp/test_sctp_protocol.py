@@ -115,3 +115,59 @@ def test_sack_with_stale_cumulative_tsn_is_ignored() -> None:
     assert pair.a._cum_ack == before
     pair.a.send(sid, "still fine")
     pair.network.run(lambda: len(pair.received_b) == 1, timeout=5)
+
+
+def test_stale_cookie_restarts_the_handshake() -> None:
+    pair = make_pair(start="a", connect=False)
+    a, b = pair.a, pair.b
+    (init,) = a.datagrams_to_send(0.0)
+    b.receive_datagram(init, 0.0)
+    (init_ack,) = b.datagrams_to_send(0.0)
+    a.receive_datagram(init_ack, 0.0)
+    (cookie_echo,) = a.datagrams_to_send(0.0)
+    # The COOKIE ECHO reaches b long after the cookie's 60 s lifetime.
+    b.receive_datagram(cookie_echo, 100.0)
+    assert b.state is AssociationState.CLOSED
+    (error_packet,) = b.datagrams_to_send(100.0)
+    (error,) = Packet.parse(error_packet).chunks
+    assert isinstance(error, ErrorChunk) and error.causes[0][0] == 3  # Stale Cookie
+    a.receive_datagram(error_packet, 100.0)
+    assert a.state is AssociationState.COOKIE_WAIT
+    (new_init,) = chunks_of(a.datagrams_to_send(100.0))
+    assert isinstance(new_init, InitChunk)
+    # And the handshake completes from there.
+    pair.network.now = 100.0
+    pair.network.run(pair.established, timeout=30)
+
+
+def test_retransmitted_cookie_echo_after_lifetime_still_gets_cookie_ack() -> None:
+    pair = make_pair(start="a", connect=False)
+    a, b = pair.a, pair.b
+    (init,) = a.datagrams_to_send(0.0)
+    b.receive_datagram(init, 0.0)
+    (init_ack,) = b.datagrams_to_send(0.0)
+    a.receive_datagram(init_ack, 0.0)
+    (cookie_echo,) = a.datagrams_to_send(0.0)
+    b.receive_datagram(cookie_echo, 1.0)
+    assert b.state is AssociationState.ESTABLISHED
+    b.datagrams_to_send(1.0)  # its COOKIE ACK is lost
+    b.receive_datagram(cookie_echo, 90.0)  # a retransmits the same cookie much later
+    (ack_packet,) = b.datagrams_to_send(90.0)
+    from webrtc.sctp.packet import CookieAckChunk
+
+    assert isinstance(Packet.parse(ack_packet).chunks[0], CookieAckChunk)
+    a.receive_datagram(ack_packet, 90.0)
+    assert a.state is AssociationState.ESTABLISHED
+
+
+def test_hostile_sack_and_far_tsn_are_bounded() -> None:
+    pair = make_pair()
+    a, b = pair.a, pair.b
+    # 300 gap blocks each claiming 65535 TSNs: only TSNs actually sent are visited.
+    sack = SackChunk((a._cum_ack) & 0xFFFFFFFF, 1 << 20, tuple((1, 0xFFFF) for _ in range(280)))
+    a.receive_datagram(bytes(Packet(5000, 5000, a._local_tag, (sack,))), pair.network.now)
+    assert a.state is AssociationState.ESTABLISHED and a.dropped_packets == 0
+    # A DATA chunk 2**20 TSNs ahead cannot be reported by a SACK: dropped.
+    far = DataChunk((b._peer_cum + (1 << 20)) & 0xFFFFFFFF, 1, 0, 53, b"x")
+    b.receive_datagram(bytes(Packet(5000, 5000, b._local_tag, (far,))), pair.network.now)
+    assert not b._ooo

@@ -219,3 +219,43 @@ def test_bundling_fills_packets_up_to_the_mtu(interleaving: bool) -> None:
     assert max(len(p) for p in packets) >= 1150  # small messages share packets
     chunks = [c for p in packets for c in Packet.parse(p).chunks]
     assert 300 <= len(chunks) <= 310 and len(packets) < 150  # a few messages split
+
+
+def test_max_burst_limits_new_packets_per_call() -> None:
+    pair = make_pair(max_burst=4)
+    sid = open_channel(pair)
+    pair.a._cwnd = 1 << 20
+    pair.a.set_remote_max_message_size(0)
+    pair.a.send(sid, bytes(100_000))
+    assert len(pair.a.datagrams_to_send(pair.network.now)) == 4
+    pair.network.run(lambda: len(pair.received_b) == 1, timeout=30)
+    assert pair.a.max_channels == 65535
+
+
+def test_idle_path_decays_cwnd() -> None:
+    pair = make_pair()
+    sid = open_channel(pair)
+    pair.a.set_remote_max_message_size(0)
+    for _ in range(20):
+        pair.a.send(sid, bytes(60_000))
+    pair.network.run(lambda: len(pair.received_b) == 20, timeout=60)
+    grown = pair.a._cwnd
+    assert grown > 4 * 1200 * 4
+    pair.network.advance(30.0)  # idle for many RTOs
+    pair.a.send(sid, b"after a pause")
+    pair.a.datagrams_to_send(pair.network.now)
+    assert pair.a._cwnd == 4 * 1200
+
+
+def test_rto_follows_the_measured_round_trip() -> None:
+    pair = make_pair(LinkConfig(delay=0.3), rto_min=0.1)
+    sid = open_channel(pair)
+    for _ in range(30):
+        pair.a.send(sid, bytes(3000))
+    pair.network.run(lambda: len(pair.received_b) == 30, timeout=60)
+    srtt = pair.a.smoothed_round_trip_time
+    assert srtt is not None and 0.6 <= srtt <= 0.85  # 2 x 300 ms (+ SACK delay at most)
+    assert pair.a._rto == pytest.approx(
+        max(0.1, min(60.0, srtt + 4 * pair.a._rttvar)), rel=1e-9
+    )
+    assert pair.a._rto >= srtt

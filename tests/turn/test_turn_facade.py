@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from coturn_fixture import Coturn
 
+from webrtc.ice.aio_turn import TurnIceConnection
 from webrtc.peerconnection import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from webrtc.sdp.candidate import Candidate
 
@@ -119,12 +120,13 @@ def test_two_relay_only_peer_connections_move_data(
             rate = await transfer(channel, other, megabytes * MIB)
             print(f"relay-only {transport}: {megabytes} MiB at {rate:.1f} MB/s")
             pair = pc1._transport.selected
-            assert pair is not None and pair.socket_id < 0  # a relay socket id
+            assert pair is not None and pair.socket_id in pc1._transport.relay_socket_ids
         finally:
             await pc1.close()
             await pc2.close()
         for pc in (pc1, pc2):
-            assert not pc._transport.relay_clients
+            connection = pc._transport.connection
+            assert isinstance(connection, TurnIceConnection) and not connection.turn_clients
 
     released_before = coturn.log.count("lifetime=0")
     asyncio.run(asyncio.wait_for(main(), 90))

@@ -1,135 +1,23 @@
-"""Two of our ICE agents, relay-only, connect through a real coturn in every
-combination of transports to the server and exchange data."""
+"""Two of our ICE connections, relay-only or with host candidates too, connect
+through a real coturn in every combination of transports to the server and
+exchange data."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import ssl
-import time
-from collections.abc import Callable
 
 import pytest
 from coturn_fixture import Coturn
 
-from webrtc.ice.agent import (
-    GatheringComplete,
-    IceAgent,
-    IceState,
-    LocalCandidateGathered,
-    PayloadReceived,
-)
-from webrtc.ice.aio_turn import AioRelayIce, TurnIceConnection, TurnServer
+from webrtc.ice.agent import GatheringComplete
+from webrtc.ice.aio_turn import TurnIceConnection, TurnServer
 from webrtc.ice.turn import TurnState
 from webrtc.ice.turn_ice import relay_local_preference
 
 pytestmark = pytest.mark.interop
 
 TRANSPORTS = ["udp", "tcp", "tls"]
-CONNECTED = (IceState.CONNECTED, IceState.COMPLETED)
-
-
-class Side:
-    def __init__(self, controlling: bool, seed: int) -> None:
-        self.agent = IceAgent(controlling, rng=random.Random(seed))
-        self.events: list[object] = []
-        self.payloads: list[bytes] = []
-        self.peer: Side | None = None
-        self.changed = asyncio.Event()
-        self.ice = AioRelayIce(self.agent, on_event=self.on_event)
-
-    def on_event(self, event: object) -> None:
-        self.events.append(event)
-        # The signalling channel: trickle candidates straight to the other side.
-        assert self.peer is not None
-        if isinstance(event, LocalCandidateGathered):
-            self.peer.agent.add_remote_candidate(event.candidate)
-            self.peer.ice._schedule_flush()
-        elif isinstance(event, GatheringComplete):
-            self.peer.agent.end_of_remote_candidates()
-            self.peer.ice._schedule_flush()
-        elif isinstance(event, PayloadReceived):
-            self.payloads.append(event.data)
-        self.changed.set()
-
-    async def wait(self, condition: Callable[[], bool], timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            self.changed.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("condition not met")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), min(remaining, 0.1))
-
-
-@pytest.mark.parametrize("transport_b", TRANSPORTS)
-@pytest.mark.parametrize("transport_a", TRANSPORTS)
-def test_relay_only_agents_connect_through_coturn(
-    coturn: Coturn, transport_a: str, transport_b: str
-) -> None:
-    assert coturn.cert_file is not None
-    context = ssl.create_default_context(cafile=str(coturn.cert_file))
-
-    async def main() -> None:
-        a, b = Side(True, 1), Side(False, 2)
-        a.peer, b.peer = b, a
-        a.agent.set_remote_credentials(b.agent.local_ufrag, b.agent.local_pwd)
-        b.agent.set_remote_credentials(a.agent.local_ufrag, a.agent.local_pwd)
-        for side, transport in ((a, transport_a), (b, transport_b)):
-            await side.ice.add_server(
-                coturn.url(transport),
-                coturn.username,
-                coturn.password,
-                ssl_context=context if transport == "tls" else None,
-            )
-        try:
-            for side in (a, b):
-                side.ice.start()
-            results = await asyncio.gather(a.ice.gather(), b.ice.gather())
-            assert results == [[None], [None]]
-            both = (a, b)
-
-            def connected() -> bool:
-                return all(
-                    s.agent.state in CONNECTED and s.agent.selected_pair is not None for s in both
-                )
-
-            await a.wait(connected)
-            await b.wait(connected)
-            for side, transport in ((a, transport_a), (b, transport_b)):
-                pair = side.agent.selected_pair
-                assert pair is not None
-                assert pair.local.type == "relay" and pair.remote.type == "relay"
-                assert (pair.local.priority >> 8) & 0xFFFF == relay_local_preference(transport)
-                relay = side.ice.relays.relays[pair.socket_id]
-                client = side.ice.clients[pair.socket_id]
-                assert (pair.local.address, pair.local.port) == client.relayed_address
-                mapped = client.mapped_address
-                assert mapped is not None
-                assert (pair.local.related_address, pair.local.related_port) == mapped
-                assert relay.candidate == pair.local
-            for index in range(20):
-                a.ice.send(b"\x80a->b %d" % index)
-                b.ice.send(b"\x80b->a %d" % index)
-            await a.wait(lambda: len(a.payloads) >= 20 and len(b.payloads) >= 20)
-            assert b.payloads == [b"\x80a->b %d" % i for i in range(20)]
-            assert a.payloads == [b"\x80b->a %d" % i for i in range(20)]
-            # Data moved in channels (bound on first use).
-            for side in both:
-                pair = side.agent.selected_pair
-                assert pair is not None
-                client = side.ice.clients[pair.socket_id].client
-                assert client.channel_for(pair.remote_address) is not None
-        finally:
-            await a.ice.close()
-            await b.ice.close()
-        for side in (a, b):
-            for client in side.ice.clients.values():
-                assert client.client.state is TurnState.CLOSED
-
-    asyncio.run(asyncio.wait_for(main(), 30))
 
 
 class Collector:
@@ -177,40 +65,52 @@ async def signal(source: TurnIceConnection, destination: TurnIceConnection) -> N
     destination.add_remote_candidate(None)
 
 
+CASES = [(ta, True, tb, True) for ta in TRANSPORTS for tb in TRANSPORTS] + [
+    ("udp", False, "tcp", True)
+]
+
+
 @pytest.mark.parametrize(
     ("transport_a", "relay_only_a", "transport_b", "relay_only_b"),
-    [
-        ("udp", True, "udp", True),
-        ("tcp", True, "tls", True),
-        ("tls", True, "udp", True),
-        ("udp", False, "tcp", True),
-    ],
-    ids=["relay-udp/relay-udp", "relay-tcp/relay-tls", "relay-tls/relay-udp", "all/relay-tcp"],
+    CASES,
+    ids=[f"{'relay' if ra else 'all'}-{ta}/{'relay' if rb else 'all'}-{tb}"
+         for ta, ra, tb, rb in CASES],
 )
 def test_ice_connections_with_relays_through_coturn(
     coturn: Coturn, transport_a: str, relay_only_a: bool, transport_b: str, relay_only_b: bool
 ) -> None:
+    """Every combination of transports to the server, relay-only (and one side
+    with host candidates too): relayed candidates, their priority and related
+    address, data both ways in ChannelData, allocations released on close."""
+
     async def main() -> None:
         a_seen, b_seen = Collector(), Collector()
         a = connection(True, a_seen, coturn, transport_a, relay_only_a)
         b = connection(False, b_seen, coturn, transport_b, relay_only_b)
+        sides = ((a, a_seen, transport_a, relay_only_a), (b, b_seen, transport_b, relay_only_b))
         try:
             await asyncio.gather(a.gather(), b.gather())
-            await asyncio.wait_for(asyncio.gather(a.wait_gathered(), b.wait_gathered()), 5)
-            for side, relay_only in ((a, relay_only_a), (b, relay_only_b)):
+            await asyncio.wait_for(asyncio.gather(a.wait_gathered(), b.wait_gathered()), 10)
+            for side, seen, _, relay_only in sides:
+                assert side.turn_errors == []
                 types = [c.type for c in side.local_candidates]
                 assert types == (["relay"] if relay_only else ["host", "relay"])
-                assert any(
-                    isinstance(e, GatheringComplete) for e in (a_seen, b_seen)[side is b].events
-                )
+                assert any(isinstance(e, GatheringComplete) for e in seen.events)
             await signal(a, b)
             await signal(b, a)
             await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 10)
-            for side, relay_only in ((a, relay_only_a), (b, relay_only_b)):
+            for side, _, transport, relay_only in sides:
                 pair = side.agent.selected_pair
                 assert pair is not None
-                if relay_only:
-                    assert pair.local.type == "relay"
+                if not relay_only:
+                    continue
+                assert pair.local.type == "relay"
+                assert (pair.local.priority >> 8) & 0xFFFF == relay_local_preference(transport)
+                client = side.relay_clients[pair.socket_id]
+                assert (pair.local.address, pair.local.port) == client.relayed_address
+                mapped = client.mapped_address
+                assert mapped is not None
+                assert (pair.local.related_address, pair.local.related_port) == mapped
             for index in range(50):
                 a.send_payload(b"\x80a%d" % index)
                 b.send_payload(b"\x80b%d" % index)
@@ -218,6 +118,13 @@ def test_ice_connections_with_relays_through_coturn(
             await a_seen.wait_payloads(50)
             assert b_seen.payloads == [b"\x80a%d" % i for i in range(50)]
             assert a_seen.payloads == [b"\x80b%d" % i for i in range(50)]
+            # Data moved in channels (bound on first use).
+            for side, _, _, relay_only in sides:
+                pair = side.agent.selected_pair
+                assert pair is not None
+                if relay_only:
+                    client = side.relay_clients[pair.socket_id].client
+                    assert client.channel_for(pair.remote_address) is not None
         finally:
             clients = [*a.turn_clients, *b.turn_clients]
             a.close()
@@ -225,7 +132,7 @@ def test_ice_connections_with_relays_through_coturn(
             await a.wait_closed()
             await b.wait_closed()
         # Closing released every allocation.
-        assert clients and all(c.client.state is TurnState.CLOSED for c in clients)
+        assert len(clients) == 2 and all(c.client.state is TurnState.CLOSED for c in clients)
 
     asyncio.run(asyncio.wait_for(main(), 30))
 

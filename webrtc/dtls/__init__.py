@@ -24,6 +24,15 @@ The driving loop is the one of :class:`webrtc.engine.DatagramEngine`:
   bad records are dropped and counted in ``connection.stats``);
 - ``send(data)``: one application-data record (after the handshake); keep
   ``len(data) <= mtu - record_overhead`` for one record per datagram;
+- ``send_many(payloads)``: one record per payload, in one pass (the batch
+  fast path; same records as ``send()`` once per payload);
+- ``receive_datagrams(datagrams, now) -> list[bytes]``: the batch fast path
+  of ``receive_datagram``: application data is returned in order instead of
+  being queued as :class:`ApplicationData` events (unless an event is
+  pending ahead of it, then it is queued behind that event); handle the
+  returned payloads, then drain ``next_event()``. Replays and records that
+  fail authentication are dropped and counted exactly as on the per-record
+  path;
 - ``close()``: send close_notify;
 - ``datagrams_to_send(now)``: datagrams to put on the wire (each <= ``mtu``
   during the handshake);

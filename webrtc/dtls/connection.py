@@ -92,6 +92,7 @@ _WINDOW_MASK = (1 << 64) - 1
 _new_object = object.__new__
 _SEQ_MASK = (1 << 48) - 1
 _EPOCH1 = 1 << 48
+_EPOCH2 = 2 << 48
 _CCS_PAYLOAD = b"\x01"
 _MAX_FUTURE_MESSAGES = 16  # handshake messages buffered ahead of the expected one
 _MAX_EARLY_RECORDS = 32  # next-epoch records buffered until their keys exist
@@ -333,6 +334,9 @@ class DtlsConnection:
         # The GCM hot path: (AEAD encrypt/decrypt, salt as int), set while connected.
         self._gcm_write: tuple[Callable[[bytes, bytes, bytes], bytes], int] | None = None
         self._gcm_read: tuple[Callable[[bytes, bytes, bytes], bytes], int] | None = None
+        # Where the general receive path hands application data while
+        # receive_datagrams() runs (None: as ApplicationData events).
+        self._application_sink: list[bytes] | None = None
 
         # handshake
         self._step = _Step.WAIT_SERVER_HELLO if is_client else _Step.WAIT_CLIENT_HELLO
@@ -409,7 +413,9 @@ class DtlsConnection:
                 except InvalidTag:
                     stats.auth_failures += 1
                     return
-                if seq > top:
+                if seq == top + 1 and window.bitmap == _WINDOW_MASK:
+                    window.top = seq  # in order, no hole in the window: only the top moves
+                elif seq > top:
                     shift = seq - top
                     window.bitmap = (((window.bitmap << shift) | 1) & _WINDOW_MASK
                                      if shift < _REPLAY_WINDOW else 1)
@@ -423,6 +429,10 @@ class DtlsConnection:
                 event.__dict__["data"] = plaintext
                 self._events.append(event)
                 return
+        self._receive_general(data, now)
+
+    def _receive_general(self, data: bytes, now: float) -> None:
+        """Everything but the single-record GCM application-data datagram."""
         if self.state in (DtlsState.CLOSED, DtlsState.FAILED):
             return
         self.stats.datagrams_received += 1
@@ -472,6 +482,138 @@ class DtlsConnection:
         sequence_numbers[1] = seq + 1
         self._outgoing.append(protection.seal_application_data(_EPOCH1 | seq, data))
         self.stats.records_sent += 1
+
+    def send_many(self, payloads: Iterable[bytes]) -> None:
+        """Send each payload as one application-data record, in one pass.
+
+        The same records as ``send()`` called once per payload, for less: the
+        sequence number, counters and AEAD call live in locals for the whole
+        batch. Raises like ``send()``: RuntimeError when not connected,
+        ValueError for a payload over 16,384 bytes (the records of the
+        payloads before it are already queued).
+        """
+        gcm = self._gcm_write
+        if gcm is None:
+            send = self.send
+            for data in payloads:
+                send(data)
+            return
+        encrypt, salt = gcm
+        head_pack = _GCM_RECORD_HEAD.pack
+        nonce_pack = _GCM_NONCE.pack
+        aad_pack = _AAD.pack
+        append = self._outgoing.append
+        sequence_numbers = self._write_seq
+        first = epoch_seq = _EPOCH1 | sequence_numbers[1]
+        try:
+            for data in payloads:
+                length = len(data)
+                if length > _MAX_PLAINTEXT:
+                    raise ValueError("application data record larger than 16384 bytes")
+                # RFC 5288 §3 / RFC 6347 §4.1: header and explicit nonce (the
+                # epoch and sequence number) in one pack, then the sealed data.
+                append(head_pack(23, DTLS1_2, epoch_seq, length + 24, epoch_seq)
+                       + encrypt(nonce_pack(salt, epoch_seq), data,
+                                 aad_pack(epoch_seq, 23, DTLS1_2, length)))
+                epoch_seq += 1
+        finally:
+            sequence_numbers[1] += epoch_seq - first
+            self.stats.records_sent += epoch_seq - first
+
+    def receive_datagrams(self, datagrams: Iterable[bytes], now: float) -> list[bytes]:
+        """Process a batch of datagrams; return the application data, in order.
+
+        Equivalent to ``receive_datagram()`` for each datagram, except that
+        application data is returned rather than queued as
+        :class:`ApplicationData` events, as long as no event is queued ahead
+        of it: once an event is pending (say :class:`HandshakeComplete` or
+        :class:`ConnectionClosed`), later application data is queued behind it
+        as events so that nothing is reordered. So: handle the returned
+        payloads, then drain ``next_event()``. Never raises on network input;
+        dropped records are counted in ``stats`` as with ``receive_datagram()``.
+        """
+        payloads: list[bytes] = []
+        append = payloads.append
+        events = self._events
+        window = self._replay[1]
+        stats = self.stats
+        unpack = _GCM_RECORD_HEAD.unpack_from
+        nonce_pack = _GCM_NONCE.pack
+        aad_pack = _AAD.pack
+        gcm = self._gcm_read if not events else None
+        decrypt, salt = gcm if gcm is not None else (None, 0)
+        # The epoch-1 window in locals, in epoch||sequence space so that the
+        # record's field is compared as it is; ``following`` is the next
+        # number in order. While records arrive in order with no hole in the
+        # last 64 (bitmap all ones), accepting one only moves the top.
+        top = _EPOCH1 + window.top
+        bitmap = window.bitmap
+        following = top + 1
+        received = replays = auth_failures = 0
+        try:
+            for data in datagrams:
+                size = len(data)
+                if decrypt is not None and size >= 37:
+                    content_type, version, epoch_seq, length, explicit = unpack(data)
+                    if (content_type == 23 and length + 13 == size and version == DTLS1_2
+                            and _EPOCH1 <= epoch_seq < _EPOCH2):
+                        # One GCM application-data record of epoch 1, as in
+                        # receive_datagram(), with the window in locals.
+                        received += 1
+                        if epoch_seq == following and bitmap == _WINDOW_MASK:
+                            try:
+                                plaintext = decrypt(
+                                    nonce_pack(salt, explicit), data[21:],
+                                    aad_pack(epoch_seq, 23, DTLS1_2, size - 37))
+                            except InvalidTag:
+                                auth_failures += 1
+                                continue
+                            top = epoch_seq
+                            following = epoch_seq + 1
+                            append(plaintext)
+                            continue
+                        # RFC 6347 §4.1.2.6: drop what the window has seen or
+                        # what is older than it; mark only authenticated records.
+                        if epoch_seq <= top and (top - epoch_seq >= _REPLAY_WINDOW
+                                                 or bitmap >> (top - epoch_seq) & 1):
+                            replays += 1
+                            continue
+                        try:
+                            plaintext = decrypt(nonce_pack(salt, explicit), data[21:],
+                                                aad_pack(epoch_seq, 23, DTLS1_2, size - 37))
+                        except InvalidTag:
+                            auth_failures += 1
+                            continue
+                        if epoch_seq > top:
+                            shift = epoch_seq - top
+                            bitmap = (((bitmap << shift) | 1) & _WINDOW_MASK
+                                      if shift < _REPLAY_WINDOW else 1)
+                            top = epoch_seq
+                            following = top + 1
+                        else:
+                            bitmap |= 1 << (top - epoch_seq)
+                        append(plaintext)
+                        continue
+                # Anything else: the general path, with the window written
+                # back first and read again after (it may change the state).
+                window.top, window.bitmap = top - _EPOCH1, bitmap
+                self._application_sink = payloads
+                try:
+                    self._receive_general(data, now)
+                finally:
+                    self._application_sink = None
+                top = _EPOCH1 + window.top
+                bitmap = window.bitmap
+                following = top + 1
+                gcm = self._gcm_read if not events else None
+                decrypt, salt = gcm if gcm is not None else (None, 0)
+        finally:
+            window.top, window.bitmap = top - _EPOCH1, bitmap
+            stats.datagrams_received += received
+            stats.records_received += received
+            stats.replays += replays
+            stats.auth_failures += auth_failures
+        return payloads
 
     def close(self) -> None:
         """Send close_notify and end the connection (event :class:`ConnectionClosed`)."""
@@ -594,7 +736,11 @@ class DtlsConnection:
                 window.mark(seq)
                 if content_type == 23:
                     if self.state is DtlsState.CONNECTED:
-                        self._events.append(ApplicationData(opened))
+                        sink = self._application_sink
+                        if sink is not None and not self._events:
+                            sink.append(opened)  # receive_datagrams(): nothing queued ahead
+                        else:
+                            self._events.append(ApplicationData(opened))
                     elif (self.state is DtlsState.HANDSHAKING
                           and len(self._early_application_data) < _MAX_EARLY_RECORDS):
                         # Authenticated under this handshake's keys but overtaking

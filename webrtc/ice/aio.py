@@ -20,8 +20,14 @@ SCTP, SRTP, the RTCPeerConnection facade) is built for throughput:
   ``SelectedPairChanged``); :meth:`IceConnection.connect` waits for the first
   usable pair.
 
-Timers: one ``loop.call_at`` per connection, re-armed to the agent's earliest
-deadline after every input. The agent's clock is ``loop.time()``.
+Timers: one ``loop.call_at`` per connection (:class:`DeadlineTimer`),
+re-armed to the earliest deadline after every input. The agent's clock is
+``loop.time()``. Engines stacked on the connection (DTLS and SCTP in the
+peer connection) share that one timer through :meth:`IceConnection.add_timer_source`
+and call :meth:`IceConnection.update_timer` after their own work.
+
+Payload is counted per route (``(socket id, remote address)``) in
+:attr:`IceConnection.counters`, for ``RTCIceCandidatePairStats``.
 
 Gathering (:meth:`IceConnection.gather`): host candidates on every local
 address (IPv4 and IPv6, or only the ``addresses`` allow-list; loopback only
@@ -59,7 +65,14 @@ candidate. The transport feeds arriving datagrams with
 :meth:`IceConnection.port_datagram_received`. A TURN client that reaches its
 server through one of the host sockets (:attr:`IceConnection.host_sockets`)
 sends with :meth:`IceConnection.sendto` and receives the server's datagrams
-through :meth:`IceConnection.intercept`.
+through :meth:`IceConnection.intercept`. Candidates gathered outside
+:meth:`IceConnection.gather` hold end-of-candidates back with
+:meth:`IceConnection.hold_gathering` until :meth:`IceConnection.release_gathering`
+(:class:`webrtc.ice.aio_turn.TurnIceConnection` does so for its allocations).
+
+Data on a route whose check the agent answered is delivered even before the
+agent's own check of that pair succeeds (RFC 8445 sections 7.3 and 11: the
+peer's DTLS first flight may overtake it), so no layer above has to buffer it.
 """
 
 from __future__ import annotations
@@ -73,6 +86,7 @@ import socket
 import struct
 import sys
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from webrtc.ice.agent import (
@@ -93,8 +107,12 @@ from webrtc.sdp.candidate import Candidate
 
 __all__ = [
     "DatagramPort",
+    "DeadlineTimer",
     "IceConnection",
     "MdnsResolver",
+    "RouteCounters",
+    "TimerSource",
+    "bind_udp",
     "local_addresses",
 ]
 
@@ -102,12 +120,77 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 MDNS_ADDRESS = ("224.0.0.251", 5353)
+# Datagrams drained from one socket per wake-up before on_batch_end.
+READ_BATCH = 256
 
 
 class DatagramPort(Protocol):
-    """Anything that can send a datagram to an address (e.g. a TURN allocation)."""
+    """Anything that can send a datagram to an address (e.g. a TURN allocation).
+
+    A port may also have a ``flush()`` method: :meth:`IceConnection.send_payloads`
+    then hands it a whole batch through ``sendto`` and calls ``flush()`` once.
+    """
 
     def sendto(self, data: bytes, address: Address) -> None: ...
+
+
+class TimerSource(Protocol):
+    """An engine stacked on the connection that shares its one timer (e.g. DTLS+SCTP)."""
+
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+
+
+class DeadlineTimer:
+    """One ``loop.call_at`` re-armed to a sans-I/O engine's moving deadline.
+
+    :meth:`arm` with the engine's ``get_timer()`` after every input (a no-op
+    when the deadline did not move); when it fires, ``callback(now)`` runs
+    with ``now`` never before the deadline (``call_at`` may run a callback up
+    to the clock resolution early, and an engine would then do nothing).
+    """
+
+    __slots__ = ("_callback", "_handle", "_loop", "deadline")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[float], None]) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+        self.deadline: float | None = None
+
+    def arm(self, deadline: float | None) -> None:
+        if deadline == self.deadline:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.deadline = deadline
+        if deadline is not None:
+            self._handle = self._loop.call_at(deadline, self._fire)
+
+    def cancel(self) -> None:
+        self.arm(None)
+
+    def _fire(self) -> None:
+        deadline = self.deadline
+        self._handle = None
+        self.deadline = None
+        now = self._loop.time()
+        self._callback(now if deadline is None or deadline <= now else deadline)
+
+
+@dataclass
+class RouteCounters:
+    """Payload datagrams and bytes on one (socket id, remote address) route.
+
+    Sent counts include the agent's own STUN datagrams; received counts only
+    payload (what the layers above see), as ``RTCIceCandidatePairStats`` does.
+    """
+
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    packets_received: int = 0
+    bytes_received: int = 0
 
 
 # -- local addresses -------------------------------------------------------------
@@ -210,7 +293,7 @@ def _can_bind(address: str) -> bool:
         probe.close()
 
 
-def _bind_udp(
+def bind_udp(
     address: str, port_range: tuple[int, int] | None, rng: random.Random
 ) -> socket.socket:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -469,8 +552,7 @@ class IceConnection:
         self._sockets: dict[int, socket.socket] = {}
         self._ports: dict[int, DatagramPort] = {}
         self._next_socket_id = 1
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timer = DeadlineTimer(self.loop, self._on_timer)
         self._send_sock: socket.socket | None = None
         self._send_port: DatagramPort | None = None
         self._send_address: Address | None = None
@@ -480,10 +562,16 @@ class IceConnection:
         self._intercepts: dict[tuple[int, Address], Callable[[bytes], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._gathered = asyncio.Event()
+        self._gathering_holds = 0
+        self._gathering_ended = False
+        self._timer_sources: list[TimerSource] = []
         self._closed = False
         self._mdns = MdnsResolver(self.loop, target=mdns_target, timeout=mdns_timeout)
         self.datagrams_received = 0
         self.datagrams_sent = 0
+        self.send_errors = 0
+        self.counters: dict[tuple[int, Address], RouteCounters] = {}
+        self._send_counters: RouteCounters | None = None
         self.mdns_results: dict[str, str | None] = {}  # name -> address (None: unresolved)
 
     # -- credentials and candidates ----------------------------------------------
@@ -534,8 +622,6 @@ class IceConnection:
             return
         if self._closed:
             return
-        from dataclasses import replace
-
         self.agent.add_remote_candidate(replace(candidate, address=address))
         self._service()
 
@@ -563,7 +649,7 @@ class IceConnection:
         bound: list[tuple[int, str]] = []
         for address in addresses:
             try:
-                sock = _bind_udp(address, self.port_range, self._rng)
+                sock = bind_udp(address, self.port_range, self._rng)
             except OSError as exc:
                 logger.warning("cannot bind UDP on %s: %s", address, exc)
                 continue
@@ -587,11 +673,29 @@ class IceConnection:
         await asyncio.gather(*queries, return_exceptions=True)
         self._end_gathering()
 
+    def hold_gathering(self) -> None:
+        """Keep end-of-candidates back until a matching :meth:`release_gathering`.
+
+        For candidates gathered outside :meth:`gather` (TURN relays, other
+        ports): host and server-reflexive gathering may finish first, and
+        ``GatheringComplete`` then waits for the last release.
+        """
+        self._gathering_holds += 1
+
+    def release_gathering(self) -> None:
+        """End one :meth:`hold_gathering`; end-of-candidates follows if it was due."""
+        if self._gathering_holds > 0:
+            self._gathering_holds -= 1
+        if self._gathering_holds == 0 and self._gathering_ended:
+            self._end_gathering()
+
     def _end_gathering(self) -> None:
-        if not self._closed:
-            self.agent.end_of_local_candidates()
-            self._gathered.set()
-            self._service()
+        self._gathering_ended = True
+        if self._gathering_holds or self._closed:
+            return
+        self.agent.end_of_local_candidates()
+        self._gathered.set()
+        self._service()
 
     async def wait_gathered(self) -> None:
         await self._gathered.wait()
@@ -706,10 +810,13 @@ class IceConnection:
         related_address: str | None = None,
         related_port: int | None = None,
         server: str = "",
+        local_preference: int | None = None,
     ) -> int:
         """Register a non-socket datagram transport (e.g. a TURN allocation).
 
         Returns its socket id; its candidate is announced like any other.
+        ``local_preference`` (RFC 8445 section 5.1.2.1) ranks it among the
+        candidates of its type (e.g. relays over UDP above TCP above TLS).
         """
         socket_id = self._next_socket_id
         self._next_socket_id += 1
@@ -721,20 +828,34 @@ class IceConnection:
             candidate_type,
             related_address=related_address,
             related_port=related_port,
+            local_preference=local_preference,
             server=server,
         )
         self._service()
         return socket_id
 
-    def port_datagram_received(self, socket_id: int, data: bytes, address: Address) -> None:
-        """A datagram arrived through a port registered with :meth:`add_port`."""
-        if data and data[0] >= 4 and (socket_id, address) in self._valid_routes:
+    def port_datagram_received(
+        self, socket_id: int, data: bytes, address: Address, *, end_batch: bool = True
+    ) -> None:
+        """A datagram arrived through a port registered with :meth:`add_port`.
+
+        ``end_batch`` False leaves the ``on_batch_end`` call to the port, which
+        then calls :meth:`end_port_batch` once after a batch of datagrams.
+        """
+        route = (socket_id, address)
+        if data and data[0] >= 4 and route in self._valid_routes:
+            self._count_received(route, 1, len(data))
             if self.on_payload is not None:
                 self.on_payload(data)
         else:
             self.agent.receive_datagram(data, self.loop.time(), socket_id, address)
             self._service()
-        if self.on_batch_end is not None:
+        if end_batch and self.on_batch_end is not None:
+            self.on_batch_end()
+
+    def end_port_batch(self) -> None:
+        """A port delivered a batch (see :meth:`port_datagram_received`)."""
+        if self.on_batch_end is not None and not self._closed:
             self.on_batch_end()
 
     # -- the hot path --------------------------------------------------------------
@@ -745,18 +866,30 @@ class IceConnection:
         stun = False
         count = 0
         recvfrom = sock.recvfrom
-        while True:
+        # Payload is counted per route once per run of datagrams from one route.
+        run_route: tuple[int, Address] | None = None
+        run_packets = run_bytes = 0
+        # A bounded batch: the layers above answer (SCTP SACKs) once per batch,
+        # and a socket left readable wakes this reader again on the next round.
+        for _ in range(READ_BATCH):
             try:
                 data, address = recvfrom(65536)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                break  # closed meanwhile, or an error the next wake-up will see
+                continue  # an ICMP error reported on the socket (port unreachable...)
             count += 1
             if len(address) > 2:
                 address = address[:2]
             if data and data[0] >= 4:
-                if (socket_id, address) in valid:
+                route = (socket_id, address)
+                if route in valid:
+                    if route != run_route:
+                        if run_route is not None:
+                            self._count_received(run_route, run_packets, run_bytes)
+                        run_route, run_packets, run_bytes = route, 0, 0
+                    run_packets += 1
+                    run_bytes += len(data)
                     if on_payload is not None:
                         on_payload(data)
                     continue
@@ -769,31 +902,72 @@ class IceConnection:
                     continue
             agent.receive_datagram(data, self.loop.time(), socket_id, address)
             stun = True
+        if run_route is not None:
+            self._count_received(run_route, run_packets, run_bytes)
         self.datagrams_received += count
         if stun:
             self._service()
         if self.on_batch_end is not None:
             self.on_batch_end()
 
+    def _route_counters(self, route: tuple[int, Address]) -> RouteCounters:
+        counters = self.counters.get(route)
+        if counters is None:
+            counters = self.counters[route] = RouteCounters()
+        return counters
+
+    def _count_received(self, route: tuple[int, Address], packets: int, size: int) -> None:
+        counters = self._route_counters(route)
+        counters.packets_received += packets
+        counters.bytes_received += size
+
     def send_payload(self, data: bytes) -> None:
         """Send one datagram on the selected pair, straight on its socket."""
+        self.send_payloads((data,))
+
+    def send_payloads(self, datagrams: Iterable[bytes]) -> None:
+        """Send datagrams on the selected pair, straight on its socket or port.
+
+        Dropped, as UDP would, while there is no selected pair or when the
+        socket buffer is full (the layers above retransmit).
+        """
+        address = self._send_address
+        counters = self._send_counters
+        if address is None or counters is None:
+            return
         sock = self._send_sock
+        packets = size = 0
         if sock is not None:
-            try:
-                sock.sendto(data, self._send_address)  # type: ignore[arg-type]
-                self.datagrams_sent += 1
-            except (BlockingIOError, InterruptedError):
-                pass  # socket buffer full: dropped, as UDP may
-            except OSError as exc:
-                logger.debug("send failed: %s", exc)
-        elif self._send_port is not None and self._send_address is not None:
-            self._send_port.sendto(data, self._send_address)
-            self.datagrams_sent += 1
+            sendto = sock.sendto
+            for data in datagrams:
+                try:
+                    sendto(data, address)
+                except (BlockingIOError, InterruptedError):
+                    self.send_errors += 1  # socket buffer full: dropped, as UDP may
+                    continue
+                except OSError as exc:
+                    self.send_errors += 1
+                    logger.debug("send to %s failed: %s", address, exc)
+                    continue
+                packets += 1
+                size += len(data)
+        elif (port := self._send_port) is not None:
+            for data in datagrams:
+                port.sendto(data, address)
+                packets += 1
+                size += len(data)
+            flush = getattr(port, "flush", None)
+            if flush is not None:
+                flush()
+        self.datagrams_sent += packets
+        counters.packets_sent += packets
+        counters.bytes_sent += size
 
     # -- driving the agent -------------------------------------------------------
     def _service(self) -> None:
         agent = self.agent
         now = self.loop.time()
+        flush_ports: set[DatagramPort] = set()
         for socket_id, address, data in agent.datagrams_to_send(now):
             sock = self._sockets.get(socket_id)
             try:
@@ -801,30 +975,62 @@ class IceConnection:
                     sock.sendto(data, address)
                 else:
                     port = self._ports.get(socket_id)
-                    if port is not None:
-                        port.sendto(data, address)
+                    if port is None:
+                        continue
+                    port.sendto(data, address)
+                    flush_ports.add(port)
             except OSError as exc:
+                self.send_errors += 1
                 logger.debug("send to %s failed: %s", address, exc)
+                continue
+            counters = self._route_counters((socket_id, address))
+            counters.packets_sent += 1
+            counters.bytes_sent += len(data)
+        for port in flush_ports:
+            flush = getattr(port, "flush", None)
+            if flush is not None:
+                flush()
         while (event := agent.next_event()) is not None:
             self._handle_event(event)
         self._valid_routes = agent.valid_routes
-        deadline = agent.get_timer()
-        if deadline != self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._timer_at = deadline
-            if deadline is not None and not self._closed:
-                self._timer = self.loop.call_at(deadline, self._on_timer)
+        self.update_timer()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        self.agent.handle_timer(self.loop.time())
+    # -- the one timer -------------------------------------------------------------
+    def add_timer_source(self, source: TimerSource) -> None:
+        """Share this connection's one ``call_at`` timer with ``source``.
+
+        The timer is armed at the earliest of the agent's and every source's
+        deadline; a source whose deadline has come gets ``handle_timer(now)``.
+        Call :meth:`update_timer` after anything that may move its deadline.
+        """
+        self._timer_sources.append(source)
+        self.update_timer()
+
+    def update_timer(self) -> None:
+        """Re-arm the timer to the earliest deadline (agent and timer sources)."""
+        deadline = self.agent.get_timer()
+        for source in self._timer_sources:
+            timer = source.get_timer()
+            if timer is not None and (deadline is None or timer < deadline):
+                deadline = timer
+        if not self._closed:
+            self._timer.arm(deadline)
+
+    def _on_timer(self, now: float) -> None:
+        if self._closed:
+            return
+        agent_deadline = self.agent.get_timer()
+        if agent_deadline is not None and agent_deadline <= now:
+            self.agent.handle_timer(now)
+        for source in self._timer_sources:
+            timer = source.get_timer()
+            if timer is not None and timer <= now:
+                source.handle_timer(now)
         self._service()
 
     def _handle_event(self, event: object) -> None:
         if isinstance(event, PayloadReceived):
+            self._count_received((event.socket_id, event.remote_address), 1, len(event.data))
             if self.on_payload is not None:
                 self.on_payload(event.data)
             return
@@ -832,6 +1038,7 @@ class IceConnection:
             self._send_sock = self._sockets.get(event.socket_id)
             self._send_port = self._ports.get(event.socket_id)
             self._send_address = event.remote_address
+            self._send_counters = self._route_counters((event.socket_id, event.remote_address))
         elif isinstance(event, StateChanged):
             if event.state in (IceState.CONNECTED, IceState.COMPLETED):
                 if not self._connected.done():
@@ -839,6 +1046,7 @@ class IceConnection:
             elif event.state is IceState.FAILED:
                 self._send_sock = None
                 self._send_port = None
+                self._send_address = None
                 if not self._connected.done():
                     self._connected.set_exception(ConnectionError("ICE failed"))
                     self._connected.exception()  # retrieved: nobody may be waiting
@@ -869,9 +1077,7 @@ class IceConnection:
         while (event := self.agent.next_event()) is not None:
             if self.on_event is not None and not isinstance(event, PayloadReceived):
                 self.on_event(event)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         for sock in self._sockets.values():
             with contextlib.suppress(Exception):
                 self.loop.remove_reader(sock.fileno())
@@ -879,6 +1085,7 @@ class IceConnection:
         self._sockets.clear()
         self._send_sock = None
         self._send_port = None
+        self._send_address = None
         for task in self._tasks:
             task.cancel()
         self._mdns.close()

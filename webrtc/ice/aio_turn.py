@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from webrtc.ice.agent import IceAgent
-from webrtc.ice.aio import IceConnection
+from webrtc.ice.aio import DeadlineTimer, IceConnection
 from webrtc.ice.turn import (
     Address,
     Allocated,
@@ -42,11 +42,10 @@ from webrtc.ice.turn import (
     TurnEvent,
     TurnState,
 )
-from webrtc.ice.turn_ice import IceRelays
+from webrtc.ice.turn_ice import relay_local_preference
 from webrtc.ice.turn_url import IceServerUrl
 
 __all__ = [
-    "AioRelayIce",
     "AioTurnClient",
     "TurnError",
     "TurnIceConnection",
@@ -54,6 +53,8 @@ __all__ = [
     "resolve",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 _SOCKET_BUFFER = 4 << 20  # large buffers keep loopback bursts from being dropped
 
@@ -130,8 +131,7 @@ class AioTurnClient:
         self._stream: asyncio.Transport | None = None
         self._protocol: _StreamProtocol | None = None
         self._connecting = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timer = DeadlineTimer(self._loop, self._on_timer)
         self._allocated: asyncio.Future[Allocated] = self._loop.create_future()
         self._closed: asyncio.Future[None] = self._loop.create_future()
         self.lost: TurnError | None = None
@@ -183,11 +183,20 @@ class AioTurnClient:
         self._flush()
         return await self._allocated
 
-    def send_to(self, data: bytes, peer: Address) -> bool:
-        """Relay one datagram to ``peer``; False if it was dropped."""
+    def send_to(self, data: bytes, peer: Address, *, flush: bool = True) -> bool:
+        """Relay one datagram to ``peer``; False if it was dropped.
+
+        ``flush`` False queues it in the engine: call :meth:`flush` once after
+        a batch, so that a burst costs one pass over the engine's output.
+        """
         sent = self.client.send_to(data, peer, self._loop.time())
-        self._flush()
+        if flush:
+            self._flush()
         return sent
+
+    def flush(self) -> None:
+        """Write what the engine queued (see :meth:`send_to`), re-arm the timer."""
+        self._flush()
 
     def create_permission(self, peer_host: str) -> None:
         self.client.create_permission(peer_host, self._loop.time())
@@ -304,7 +313,7 @@ class AioTurnClient:
         datagrams = client.datagrams_to_send(self._loop.time())
         if datagrams:
             self._write(datagrams)
-        self._arm_timer()
+        self._timer.arm(client.get_timer())
         if delivered and self.on_batch_end is not None:
             self.on_batch_end()
 
@@ -353,30 +362,12 @@ class AioTurnClient:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _arm_timer(self) -> None:
-        deadline = self.client.get_timer()
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        # call_at may run a callback up to the clock resolution early.
-        now = self._loop.time()
-        self.client.handle_timer(now if deadline is None else max(now, deadline))
+    def _on_timer(self, now: float) -> None:
+        self.client.handle_timer(now)
         self._flush()
 
     def _teardown(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         if self._socket is not None:
             self._loop.remove_reader(self._socket.fileno())
             self._socket.close()
@@ -390,127 +381,6 @@ class AioTurnClient:
             self._allocated.exception()  # nobody may be waiting: mark it retrieved
 
 
-class AioRelayIce:
-    """Drives an :class:`IceAgent` whose sockets are TURN relays, over asyncio.
-
-    The relay-only half of an ICE adapter (``iceTransportPolicy="relay"``):
-    each :meth:`add_server` is one allocation behind a socket id of its own
-    (:class:`webrtc.ice.turn_ice.IceRelays`); :meth:`gather` allocates them
-    all in parallel, registers a relayed candidate for each success and then
-    ends gathering. ``on_event`` receives every agent event (candidates to
-    signal, state changes, payloads). The adapter for host sockets can mix
-    these relays in the same way: relays are just more socket ids.
-    """
-
-    def __init__(
-        self,
-        agent: IceAgent,
-        on_event: Callable[[object], None] | None = None,
-        first_socket_id: int = 1000,
-    ) -> None:
-        self.agent = agent
-        self.relays = IceRelays(agent)
-        self.clients: dict[int, AioTurnClient] = {}
-        self.on_event = on_event
-        self._next_id = first_socket_id
-        self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
-        self._flush_scheduled = False
-        self.dropped_unroutable = 0
-
-    async def add_server(
-        self, url: str | IceServerUrl, username: str, password: str, **options: object
-    ) -> int:
-        """Prepare one TURN allocation (not yet started); returns its socket id."""
-        socket_id = self._next_id
-        self._next_id += 1
-
-        def on_data(data: bytes, peer: Address) -> None:
-            self.agent.receive_datagram(data, self._loop.time(), socket_id, peer)
-            self._schedule_flush()
-
-        def on_event(event: TurnEvent) -> None:
-            self.relays.handle_event(socket_id, event, self._loop.time())
-            self._schedule_flush()
-
-        client = await AioTurnClient.create(
-            url, username, password, on_data=on_data, on_event=on_event, **options
-        )
-        self.clients[socket_id] = client
-        self.relays.add(socket_id, client.client, str(client.url), len(self.clients) - 1)
-        return socket_id
-
-    async def gather(self) -> list[BaseException | None]:
-        """Allocate on every server at once; then end-of-candidates.
-
-        Returns, per server in order, None or the exception its allocation
-        raised (:class:`TurnError`, ``OSError``, ``ssl.SSLError``).
-        """
-        results = await asyncio.gather(
-            *(client.allocate() for client in self.clients.values()), return_exceptions=True
-        )
-        for socket_id, result in zip(self.clients, results, strict=True):
-            if isinstance(result, BaseException):
-                self.relays.relays[socket_id].done = True
-                self.relays.relays[socket_id].failed = True
-        self.agent.end_of_local_candidates()
-        self._flush()
-        return [result if isinstance(result, BaseException) else None for result in results]
-
-    def start(self) -> None:
-        self.agent.start(self._loop.time())
-        self._flush()
-
-    def send(self, data: bytes) -> None:
-        """Send a payload on the selected pair."""
-        self.agent.send(data)
-        self._flush()
-
-    async def close(self) -> None:
-        """Close the agent and release every allocation."""
-        self.agent.close()
-        self._flush()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        await asyncio.gather(*(client.close() for client in self.clients.values()))
-
-    # -- driving -----------------------------------------------------------
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        agent = self.agent
-        now = self._loop.time()
-        rest = self.relays.route(agent.datagrams_to_send(now), now)
-        self.dropped_unroutable += len(rest)  # no host sockets here
-        for client in self.clients.values():
-            client._flush()
-        while (event := agent.next_event()) is not None:
-            if self.on_event is not None:
-                self.on_event(event)
-        deadline = agent.get_timer()
-        if deadline != self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._timer_at = deadline
-            if deadline is not None:
-                self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        now = self._loop.time()
-        self.agent.handle_timer(now if deadline is None else max(now, deadline))
-        self._flush()
-
-
 @dataclass(frozen=True)
 class TurnServer:
     """One TURN server of ``iceServers``: its URL, user name and credential."""
@@ -521,13 +391,20 @@ class TurnServer:
 
 
 class _TurnPort:
-    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects."""
+    """An allocation as the :class:`~webrtc.ice.aio.DatagramPort` IceConnection expects.
+
+    Datagrams are queued in the TURN engine and written once per batch
+    (``flush``), as ChannelData once the agent's checks bound a channel.
+    """
 
     def __init__(self, client: AioTurnClient) -> None:
         self.client = client
 
     def sendto(self, data: bytes, address: Address) -> None:
-        self.client.send_to(data, address)
+        self.client.send_to(data, address, flush=False)
+
+    def flush(self) -> None:
+        self.client.flush()
 
 
 class TurnIceConnection(IceConnection):
@@ -540,6 +417,8 @@ class TurnIceConnection(IceConnection):
     to succeed or fail. ``relay_only`` is ``iceTransportPolicy="relay"``: no
     host or server-reflexive candidates at all. :meth:`close` releases every
     allocation (await :meth:`wait_closed` to see the deallocations done).
+    ``on_relay_error(client, error)`` is called for each allocation that fails
+    (e.g. for the W3C ``icecandidateerror`` event); :attr:`turn_errors` keeps them.
     """
 
     def __init__(
@@ -550,6 +429,7 @@ class TurnIceConnection(IceConnection):
         relay_only: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         turn_options: dict[str, object] | None = None,
+        on_relay_error: Callable[[AioTurnClient, BaseException], None] | None = None,
         **options: Any,
     ) -> None:
         if relay_only:
@@ -562,30 +442,35 @@ class TurnIceConnection(IceConnection):
         self.turn_options = dict(turn_options or {})
         self.turn_clients: list[AioTurnClient] = []
         self.turn_errors: list[BaseException] = []
-        self._relays_done = not self.turn_servers
-        self._end_requested = False
+        self.relay_clients: dict[int, AioTurnClient] = {}  # by socket id (add_port)
+        self.on_relay_error = on_relay_error
         self._closing: list[asyncio.Task[None]] = []
 
     async def gather(self) -> None:
         if self.turn_servers:
+            # End-of-candidates waits for every allocation to succeed or fail.
+            self.hold_gathering()
             self._spawn(self._gather_relays())
         await super().gather()
 
     async def _gather_relays(self) -> None:
-        results = await asyncio.gather(
-            *(self._allocate(server) for server in self.turn_servers), return_exceptions=True
-        )
-        self.turn_errors = [result for result in results if isinstance(result, BaseException)]
-        self._relays_done = True
-        if self._end_requested:
-            self._end_gathering()
+        try:
+            results = await asyncio.gather(
+                *(self._allocate(index, server) for index, server in enumerate(self.turn_servers)),
+                return_exceptions=True,
+            )
+            self.turn_errors = [result for result in results if isinstance(result, BaseException)]
+            for error in self.turn_errors:
+                logger.warning("TURN allocation failed: %s", error)
+        finally:
+            self.release_gathering()
 
-    async def _allocate(self, server: TurnServer) -> None:
+    async def _allocate(self, index: int, server: TurnServer) -> None:
         socket_ids: list[int] = []
 
         def on_data(data: bytes, peer: Address) -> None:
             if socket_ids:
-                self.port_datagram_received(socket_ids[0], data, peer)
+                self.port_datagram_received(socket_ids[0], data, peer, end_batch=False)
 
         client = await AioTurnClient.create(
             server.url,
@@ -593,30 +478,34 @@ class TurnIceConnection(IceConnection):
             server.credential,
             ssl_context=self.ssl_context,
             on_data=on_data,
+            on_batch_end=self.end_port_batch,
             **self.turn_options,
         )
+        if self._closed:
+            await client.close()
+            return
         self.turn_clients.append(client)
-        allocated = await client.allocate()
+        try:
+            allocated = await client.allocate()
+        except (TurnError, OSError, ssl.SSLError) as error:
+            if self.on_relay_error is not None and not self._closed:
+                self.on_relay_error(client, error)
+            raise
         if self._closed:
             return
         mapped = allocated.mapped_address
-        socket_ids.append(
-            self.add_port(
-                _TurnPort(client),
-                allocated.relayed_address[0],
-                allocated.relayed_address[1],
-                "relay",
-                related_address=mapped[0] if mapped is not None else None,
-                related_port=mapped[1] if mapped is not None else None,
-                server=str(client.url),
-            )
+        socket_id = self.add_port(
+            _TurnPort(client),
+            allocated.relayed_address[0],
+            allocated.relayed_address[1],
+            "relay",
+            related_address=mapped[0] if mapped is not None else None,
+            related_port=mapped[1] if mapped is not None else None,
+            server=str(client.url),
+            local_preference=relay_local_preference(client.url.transport, index),
         )
-
-    def _end_gathering(self) -> None:
-        if not self._relays_done:
-            self._end_requested = True
-            return
-        super()._end_gathering()
+        self.relay_clients[socket_id] = client
+        socket_ids.append(socket_id)
 
     def close(self) -> None:
         """Close the connection and release every allocation."""

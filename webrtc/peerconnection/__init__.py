@@ -25,11 +25,12 @@ when it is the only one), ``portRange`` (inclusive UDP port range),
 ``maxMessageSize`` (what we announce) and ``srflxTimeout`` (the bounded wait
 for STUN servers in ``setLocalDescription``). ``iceServers`` takes any
 number of ``stun:`` URLs and ``turn:``/``turns:`` servers with ``username`` and
-``credential`` (relayed candidates, :mod:`webrtc.peerconnection.relay`);
+``credential`` (relayed candidates, :class:`webrtc.ice.aio_turn.TurnIceConnection`);
 ``iceTransportPolicy="relay"`` gathers and uses relayed candidates only.
 
-How it is built: :mod:`webrtc.peerconnection.transport` (one ICE agent ->
-RFC 7983 demultiplexer -> DTLS -> SCTP, one asyncio driver, one timer) and
+How it is built: :mod:`webrtc.peerconnection.transport` (one ICE connection
+of :mod:`webrtc.ice.aio` -> RFC 7983 demultiplexer -> DTLS -> SCTP, one
+asyncio driver, one timer) and
 :mod:`webrtc.sdp.jsep` (offers and answers).
 """
 

@@ -32,10 +32,11 @@ from typing import Any
 
 from webrtc.dtls import Certificate
 from webrtc.ice.agent import IceState
+from webrtc.ice.aio_turn import TurnServer
+from webrtc.ice.turn_url import parse_ice_server_urls
 from webrtc.peerconnection.datachannel import RTCDataChannel
 from webrtc.peerconnection.events import EventEmitter
-from webrtc.peerconnection.relay import RelayBundleTransport, turn_servers
-from webrtc.peerconnection.transport import local_addresses, parse_stun_url
+from webrtc.peerconnection.transport import BundleTransport, local_addresses, parse_stun_url
 from webrtc.peerconnection.types import (
     InvalidAccessError,
     InvalidStateError,
@@ -52,6 +53,17 @@ __all__ = ["RTCPeerConnection"]
 
 logger = logging.getLogger(__name__)
 _ICE_CHARS = string.ascii_letters + string.digits + "+/"
+
+
+def turn_servers(configuration: RTCConfiguration) -> list[TurnServer]:
+    """The TURN URLs of ``iceServers``, each with its server's credentials."""
+    servers: list[TurnServer] = []
+    for server in configuration.iceServers or []:
+        for url in parse_ice_server_urls(server.urls, server.username, server.credential):
+            if url.is_turn:
+                assert server.username is not None and server.credential is not None
+                servers.append(TurnServer(url, server.username, server.credential))
+    return servers
 
 
 def _random_text(length: int) -> str:
@@ -76,7 +88,7 @@ class RTCPeerConnection(EventEmitter):
         self._session_id = secrets.randbits(62)
         self._session_version = 0
         # TURN servers of iceServers become relayed candidates (issue 9).
-        self._transport = RelayBundleTransport(
+        self._transport = BundleTransport(
             self, self._certificate, local_ufrag=self._ice_ufrag, local_pwd=self._ice_pwd,
             max_message_size=self.configuration.maxMessageSize,
             turn_servers=turn_servers(self.configuration),
@@ -320,8 +332,7 @@ class RTCPeerConnection(EventEmitter):
                     servers.append(parsed)
                 elif not url.lower().startswith("turn"):  # TURN: the transport's relays
                     logger.warning("ICE server %s not used: only STUN and TURN servers are", url)
-        self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout,
-                               announce_host=config.iceTransportPolicy == "all")
+        await self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout)
         # Host candidates are in by now; wait a bounded time for srflx ones.
         done = self._gathered_event()
         if (servers or self._transport.turn_servers) and not done.is_set():

@@ -1,38 +1,36 @@
-"""The composed BUNDLE transport: ICE agent -> demultiplexer -> DTLS -> SCTP.
+"""The composed BUNDLE transport: ICE connection -> demultiplexer -> DTLS -> SCTP.
 
-One :class:`BundleTransport` per peer connection drives the three sans-I/O
-engines (DESIGN.md section 1) from one asyncio driver:
+One :class:`BundleTransport` per peer connection stacks the sans-I/O DTLS and
+SCTP engines (DESIGN.md section 1) on one ICE connection of the asyncio
+adapter (:class:`webrtc.ice.aio.IceConnection`, or
+:class:`webrtc.ice.aio_turn.TurnIceConnection` when TURN servers are
+configured), which owns the sockets, gathering, mDNS and the agent:
 
-- it owns the UDP sockets (non-blocking, registered with ``loop.add_reader``)
-  and drains each readable socket in a loop until ``BlockingIOError``, feeding
-  every datagram to the ICE agent; the agent's payload (non-STUN datagrams on
-  a valid pair) is classified by its first byte (RFC 7983, :mod:`.demux`) and
-  DTLS records go to the DTLS connection at once;
-- after each drained batch it *pumps* once: DTLS application data to SCTP,
-  SCTP events to the facade, SCTP packets into DTLS records, DTLS datagrams to
-  the ICE agent's selected pair, and the agent's datagrams straight onto the
-  sockets (``socket.sendto``, no asyncio transport in between, see DESIGN.md
-  section 5);
-- one timer: ``loop.call_at`` at the earliest deadline of the three engines,
-  re-armed after every pump. No task or future per packet.
+- every payload datagram the connection delivers (``on_payload``: non-STUN
+  data on a validated route, drained from the sockets in batches) is
+  classified by its first byte (RFC 7983, :mod:`.demux`) and DTLS records go
+  to the DTLS connection at once;
+- after each drained batch (``on_batch_end``) it *pumps* once: DTLS
+  application data to SCTP, SCTP events to the facade, SCTP packets into DTLS
+  records, and DTLS datagrams onto the selected pair
+  (:meth:`IceConnection.send_payloads`, straight ``socket.sendto``);
+- one timer: the connection's ``loop.call_at``, shared with DTLS and SCTP
+  (:meth:`IceConnection.add_timer_source`) and re-armed after every pump.
+  No task or future per packet.
 
 The facade reaches the transport through :class:`TransportListener`
-callbacks; user sends (``RTCDataChannel.send``) queue into SCTP and schedule
-one pump with ``call_soon``, so a burst of sends is flushed together.
+callbacks; user sends (``RTCDataChannel.send``) queue into SCTP and pump at
+once (or after the pump in progress), so a burst of sends is flushed together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import errno
 import logging
-import socket
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from webrtc.dtls import (
     ApplicationData,
@@ -48,18 +46,11 @@ from webrtc.ice.agent import (
     IceAgent,
     IceState,
     LocalCandidateGathered,
-    PayloadReceived,
     SelectedPairChanged,
     StateChanged,
 )
-from webrtc.ice.stun import (
-    AttributeType,
-    MessageClass,
-    Method,
-    StunMessage,
-    StunParseError,
-)
-from webrtc.peerconnection.demux import PacketKind, classify
+from webrtc.ice.aio import IceConnection, RouteCounters
+from webrtc.ice.aio_turn import AioTurnClient, TurnError, TurnIceConnection, TurnServer
 from webrtc.sctp import (
     AssociationClosed,
     AssociationEstablished,
@@ -72,14 +63,9 @@ from webrtc.sctp import (
 from webrtc.sdp.candidate import Candidate
 from webrtc.sdp.jsep import RemoteParameters
 
-__all__ = ["BundleTransport", "TransportListener", "local_addresses"]
+__all__ = ["BundleTransport", "RouteCounters", "TransportListener", "local_addresses"]
 
 logger = logging.getLogger(__name__)
-
-# Large socket buffers keep loopback bursts from being dropped by the kernel.
-SOCKET_BUFFER = 4 << 20
-# Datagrams drained from one socket before pumping the engines once.
-BATCH_LIMIT = 256
 
 
 class TransportListener(Protocol):
@@ -97,14 +83,15 @@ class TransportListener(Protocol):
     def on_sctp_closed(self, reason: str) -> None: ...
 
 
-@dataclass
-class RouteCounters:
-    """Bytes and packets on one (socket, remote address) route, for getStats."""
+@dataclass(frozen=True)
+class IceCandidateError:
+    """The fields of a W3C RTCPeerConnectionIceErrorEvent (webrtc-pc section 4.8.3)."""
 
-    packets_sent: int = 0
-    bytes_sent: int = 0
-    packets_received: int = 0
-    bytes_received: int = 0
+    address: str | None
+    port: int | None
+    url: str
+    errorCode: int
+    errorText: str
 
 
 def local_addresses() -> list[str]:
@@ -136,41 +123,45 @@ def parse_stun_url(url: str) -> tuple[str, int] | None:
 
 
 class BundleTransport:
-    """ICE + DTLS + SCTP for one BUNDLE group, driven by one asyncio driver."""
+    """ICE + DTLS + SCTP for one BUNDLE group, over one ICE connection.
+
+    ``turn_servers`` (the TURN URLs of ``iceServers``) add relayed candidates
+    (:class:`~webrtc.ice.aio_turn.TurnIceConnection`); ``relay_only`` is
+    ``iceTransportPolicy="relay"``: no host socket is bound at all.
+    """
 
     def __init__(self, listener: TransportListener, certificate: Certificate, *,
                  local_ufrag: str, local_pwd: str, max_message_size: int,
+                 turn_servers: Iterable[TurnServer] = (), relay_only: bool = False,
+                 ssl_context: ssl.SSLContext | None = None,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.listener = listener
         self.certificate = certificate
         self.local_ufrag = local_ufrag
         self.local_pwd = local_pwd
         self.max_message_size = max_message_size
+        self.turn_servers = list(turn_servers)
+        self.relay_only = relay_only
+        self.ssl_context = ssl_context
         self._loop = loop
-        self.ice: IceAgent | None = None
+        # The loop's clock, bound once the connection exists (the hot path reads it).
+        self._clock: Callable[[], float] = lambda: self.loop.time()
+        self.connection: IceConnection | None = None
         self.dtls: DtlsConnection | None = None
         self.sctp: SctpAssociation | None = None
         self.remote: RemoteParameters | None = None
         self.dtls_client: bool | None = None
         self.remote_max_message_size = 65536
-        self.sockets: dict[int, socket.socket] = {}
         self.local_candidates: list[Candidate] = []
         self.selected: SelectedPairChanged | None = None
-        self.counters: dict[tuple[int, tuple[str, int]], RouteCounters] = {}
         self.closed = False
+        # DTLS that beat the remote description to us (RFC 8829 section 5.10
+        # race: the peer's ClientHello before its answer), fed to DTLS at start.
         self._early_payload: list[bytes] = []
-        self._unvalidated: deque[tuple[tuple[int, tuple[str, int]], bytes]] = deque(maxlen=32)
-        self._stun_waiters: dict[bytes, asyncio.Future[tuple[str, int]]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._mdns: ice_aio.MdnsResolver | None = None
-        self.mdns_timeout = 3.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._deadline: float | None = None
         self._pumping = False
         self._pump_again = False
         self._gathered = False
         self.dropped_other = 0
-        self.send_errors = 0
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -179,153 +170,95 @@ class BundleTransport:
             self._loop = asyncio.get_running_loop()
         return self._loop
 
+    @property
+    def ice(self) -> IceAgent | None:
+        """The ICE agent (candidate pairs, role, selected pair), once created."""
+        return self.connection.agent if self.connection is not None else None
+
+    @property
+    def counters(self) -> dict[tuple[int, tuple[str, int]], RouteCounters]:
+        """Datagrams and bytes per (socket id, remote address) route, for getStats."""
+        return self.connection.counters if self.connection is not None else {}
+
+    @property
+    def relay_socket_ids(self) -> set[int]:
+        """The socket ids of the TURN allocations (relayed candidates)."""
+        connection = self.connection
+        if isinstance(connection, TurnIceConnection):
+            return set(connection.relay_clients)
+        return set()
+
     # -- setup ----------------------------------------------------------------------
 
     def create_agent(self, controlling: bool) -> IceAgent:
-        if self.ice is None:
-            self.ice = IceAgent(controlling, local_ufrag=self.local_ufrag,
-                                local_pwd=self.local_pwd)
-        return self.ice
+        if self.connection is None:
+            agent = IceAgent(controlling, local_ufrag=self.local_ufrag,
+                             local_pwd=self.local_pwd)
+            connection: IceConnection
+            if self.turn_servers or self.relay_only:
+                connection = TurnIceConnection(
+                    controlling, turn_servers=self.turn_servers, relay_only=self.relay_only,
+                    ssl_context=self.ssl_context, on_relay_error=self._relay_error,
+                    agent=agent, loop=self.loop, on_payload=self._on_payload,
+                    on_batch_end=self.pump, on_event=self._on_ice_event)
+            else:
+                connection = IceConnection(
+                    controlling, agent=agent, loop=self.loop, on_payload=self._on_payload,
+                    on_batch_end=self.pump, on_event=self._on_ice_event)
+            self._clock = self.loop.time
+            connection.add_timer_source(self)
+            self.connection = connection
+        return self.connection.agent
 
-    def gather(self, addresses: Iterable[str], port_range: tuple[int, int] | None,
-               stun_servers: Iterable[tuple[str, int]] = (), stun_timeout: float = 2.0,
-               announce_host: bool = True) -> None:
+    async def gather(self, addresses: Iterable[str], port_range: tuple[int, int] | None,
+                     stun_servers: Iterable[tuple[str, int]] = (),
+                     stun_timeout: float = 2.0) -> None:
         """Bind one UDP socket per address and announce its host candidate.
 
-        Server-reflexive candidates are then queried from every IPv4 socket
-        to every STUN server in parallel (RFC 8445 section 5.1.1.2), each query
-        given up after ``stun_timeout``; end-of-candidates follows the last.
-        ``announce_host`` False (iceTransportPolicy "relay") keeps the host
-        candidates to ourselves.
+        Returns once host candidates are announced. Server-reflexive ones
+        (every IPv4 socket to every STUN server in parallel, RFC 8445 section
+        5.1.1.2, each query given up after ``stun_timeout``) and relayed ones
+        follow, then end-of-candidates.
         """
-        if self._gathered:
+        connection = self.connection
+        if self._gathered or connection is None:
             return
         self._gathered = True
-        assert self.ice is not None
-        servers = list(stun_servers)
-        for address in addresses:
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-                    with contextlib.suppress(OSError):
-                        sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
-                self._bind(sock, address, port_range)
-                sock.setblocking(False)
-            except OSError as error:
-                logger.warning("cannot bind a UDP socket on %s: %s", address, error)
-                sock.close()
-                continue
-            socket_id = sock.fileno()
-            self.sockets[socket_id] = sock
-            self.loop.add_reader(socket_id, self._on_readable, socket_id)
-            port = sock.getsockname()[1]
-            if announce_host:
-                self.ice.add_local_candidate(socket_id, address, port, "host")
-        queries = [self._query_srflx(socket_id, server, stun_timeout)
-                   for socket_id, sock in self.sockets.items()
-                   if sock.family == socket.AF_INET for server in servers]
-        if queries:
-            task = self.loop.create_task(self._finish_gathering(queries))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        else:
-            self.ice.end_of_local_candidates()
+        if not self.relay_only:  # relay policy: the connection binds no host socket
+            connection.addresses = list(addresses)
+            connection.stun_servers = list(stun_servers)
+        connection.port_range = port_range
+        connection.stun_timeout = stun_timeout
+        await connection.gather()
         self.pump()
 
-    async def _finish_gathering(self, queries: list[Any]) -> None:
-        await asyncio.gather(*queries, return_exceptions=True)
-        if not self.closed and self.ice is not None:
-            self.ice.end_of_local_candidates()
-            self.pump()
-
-    async def _query_srflx(self, socket_id: int, server: tuple[str, int],
-                           timeout: float) -> None:
-        """One STUN Binding transaction to a server (RFC 8489 section 6.2.1 pacing)."""
-        try:
-            infos = await self.loop.getaddrinfo(server[0], server[1], family=socket.AF_INET,
-                                                type=socket.SOCK_DGRAM)
-        except OSError as error:
-            logger.info("STUN server %s:%d not resolved: %s", *server, error)
-            return
-        if not infos or self.closed:
-            return
-        server_address = (str(infos[0][4][0]), int(infos[0][4][1]))
-        request = StunMessage(Method.BINDING, MessageClass.REQUEST)
-        data = request.encode(fingerprint=True)
-        waiter: asyncio.Future[tuple[str, int]] = self.loop.create_future()
-        self._stun_waiters[request.transaction_id] = waiter
-        deadline = self.loop.time() + timeout
-        interval = 0.25
-        try:
-            while not waiter.done():
-                sock = self.sockets.get(socket_id)
-                if sock is None:
-                    return
-                with contextlib.suppress(OSError):
-                    sock.sendto(data, server_address)
-                remaining = deadline - self.loop.time()
-                if remaining <= 0:
-                    return
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(waiter), min(interval, remaining))
-                interval *= 2
-            mapped = waiter.result()
-        finally:
-            self._stun_waiters.pop(request.transaction_id, None)
-        sock = self.sockets.get(socket_id)
-        if self.closed or sock is None or self.ice is None:
-            return
-        host, port = sock.getsockname()[:2]
-        if mapped == (host, port):
-            return  # no NAT in between: the srflx would equal the host candidate
-        self.ice.add_local_candidate(socket_id, mapped[0], mapped[1], "srflx",
-                                     related_address=host, related_port=port,
-                                     server=f"{server_address[0]}:{server_address[1]}")
-        self.pump()
-
-    def _stun_response(self, data: bytes) -> bool:
-        """A response to one of our gathering queries? Consumes it if so."""
-        waiter = self._stun_waiters.get(data[8:20])
-        if waiter is None:
-            return False
-        try:
-            message = StunMessage.parse(data)
-        except StunParseError:
-            return True
-        mapped = (message.get_address(AttributeType.XOR_MAPPED_ADDRESS)
-                  or message.get_address(AttributeType.MAPPED_ADDRESS))
-        if message.message_class == MessageClass.SUCCESS and mapped and not waiter.done():
-            waiter.set_result((mapped[0], mapped[1]))
-        return True
-
-    @staticmethod
-    def _bind(sock: socket.socket, address: str, port_range: tuple[int, int] | None) -> None:
-        if port_range is None:
-            sock.bind((address, 0))
-            return
-        first, last = port_range
-        for port in range(first, last + 1):
-            try:
-                sock.bind((address, port))
-                return
-            except OSError as error:
-                if error.errno != errno.EADDRINUSE:
-                    raise
-        raise OSError(errno.EADDRINUSE, f"no free UDP port in {first}-{last} on {address}")
+    def _relay_error(self, client: AioTurnClient, error: BaseException) -> None:
+        """W3C ``icecandidateerror``: the STUN error code, or 701 when the
+        server could not be reached (webrtc-pc section 4.8.3)."""
+        code = error.code if isinstance(error, TurnError) and error.code is not None else 701
+        text = error.reason if isinstance(error, TurnError) else str(error)
+        emit = getattr(self.listener, "emit", None)
+        if emit is not None and not self.closed:
+            local = client.local_address
+            event = IceCandidateError(
+                address=local[0] if local is not None else None,
+                port=local[1] if local is not None else None,
+                url=str(client.url), errorCode=code, errorText=text)
+            emit("icecandidateerror", event, **asdict(event))
 
     def start(self, remote: RemoteParameters, dtls_client: bool) -> None:
         """Both descriptions are known: start checks, create DTLS and SCTP."""
-        assert self.ice is not None
+        connection = self.connection
+        assert connection is not None
         now = self.loop.time()
         self.remote = remote
         self.dtls_client = dtls_client
         self.remote_max_message_size = remote.max_message_size
-        self.ice.set_remote_credentials(remote.ice_ufrag, remote.ice_pwd)
+        connection.set_remote_credentials(remote.ice_ufrag, remote.ice_pwd)
         for candidate in remote.candidates:
-            self.ice.add_remote_candidate(candidate)
+            connection.add_remote_candidate(candidate)
         if remote.end_of_candidates:
-            self.ice.end_of_remote_candidates()
+            connection.add_remote_candidate(None)
         self.dtls = DtlsConnection(
             is_client=dtls_client, certificate=self.certificate,
             remote_fingerprints=[(f.algorithm, f.value) for f in remote.fingerprints])
@@ -333,8 +266,8 @@ class BundleTransport:
                                     remote_port=remote.sctp_port,
                                     max_message_size=self.max_message_size)
         self.sctp.set_remote_max_message_size(remote.max_message_size)
-        self.ice.start(now)
-        if dtls_client and self.selected is not None:
+        connection.start()
+        if dtls_client and self.selected is not None and self.dtls.state.value == "new":
             # A pair was selected (the peer's checks) before we had its description.
             self.dtls.start(now)
             self.listener.on_dtls_state("connecting")
@@ -345,25 +278,9 @@ class BundleTransport:
 
     def add_remote_candidate(self, candidate: Candidate | None) -> None:
         """A remote candidate; ``<uuid>.local`` names are resolved with mDNS first."""
-        if self.ice is None:
+        if self.connection is None:
             return
-        if candidate is not None and candidate.is_mdns:
-            task = self.loop.create_task(self._resolve_and_add(candidate))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        self.ice.add_remote_candidate(candidate)
-        self.schedule_pump()
-
-    async def _resolve_and_add(self, candidate: Candidate) -> None:
-        # Unresolved names are dropped: the pair still forms through the
-        # peer's checks (a peer-reflexive remote candidate).
-        if self._mdns is None:
-            self._mdns = ice_aio.MdnsResolver(self.loop, timeout=self.mdns_timeout)
-        address = await self._mdns.resolve(candidate.address)
-        if address is None or self.closed or self.ice is None:
-            return
-        self.ice.add_remote_candidate(dataclasses.replace(candidate, address=address))
+        self.connection.add_remote_candidate(candidate)
         self.schedule_pump()
 
     # -- data channels (called by the facade) ---------------------------------------
@@ -402,98 +319,34 @@ class BundleTransport:
 
     # -- the driver -----------------------------------------------------------------
 
-    def _on_readable(self, socket_id: int) -> None:
-        sock = self.sockets.get(socket_id)
-        ice = self.ice
-        if sock is None or ice is None:
-            return
-        now = self.loop.time()
-        recvfrom = sock.recvfrom
-        receive = ice.receive_datagram
-        valid_routes = ice.valid_routes
-        dtls = self.dtls
-        dtls_receive = dtls.receive_datagram if dtls is not None else None
-        fast_packets = fast_bytes = 0
-        fast_route: tuple[int, tuple[str, int]] | None = None
-        for _ in range(BATCH_LIMIT):
-            try:
-                data, address = recvfrom(65536)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                # An ICMP error reported on the socket (e.g. port unreachable).
-                continue
-            # Fast path: a DTLS record (RFC 7983: first byte 20..63) on a pair
-            # ICE validated goes straight to DTLS; the agent would only wrap it
-            # in a PayloadReceived event. STUN and anything else go to ICE.
-            if data and 19 < data[0] < 64:
-                route = (socket_id, address[:2])
-                if route in valid_routes and dtls_receive is not None:
-                    dtls_receive(data, now)
-                    if route != fast_route:
-                        self._count_received(fast_route, fast_packets, fast_bytes)
-                        fast_route, fast_packets, fast_bytes = route, 0, 0
-                    fast_packets += 1
-                    fast_bytes += len(data)
-                    continue
-                if route not in valid_routes:
-                    # The peer's first flight can overtake our own successful check
-                    # of its route (the peer validated it first): keep the last few
-                    # and replay them once the route is valid, rather than waiting
-                    # a DTLS retransmission timeout.
-                    self._unvalidated.append((route, data))
-                    continue
-            if self._stun_waiters and data and data[0] < 4 and self._stun_response(data):
-                continue
-            receive(data, now, socket_id, address[:2])
-            self._drain_ice(now)
-        self._count_received(fast_route, fast_packets, fast_bytes)
-        self.pump()
+    def _on_payload(self, data: bytes) -> None:
+        """A payload datagram on a validated route (RFC 7983: DTLS is 20..63)."""
+        if 19 < data[0] < 64:
+            dtls = self.dtls
+            if dtls is not None:
+                dtls.receive_datagram(data, self._clock())
+            elif len(self._early_payload) < 64:
+                self._early_payload.append(data)
+        else:
+            self.dropped_other += 1  # no RTP in a data-only session
 
-    def _count_received(self, route: tuple[int, tuple[str, int]] | None, packets: int,
-                        size: int) -> None:
-        if route is None or not packets:
-            return
-        counters = self.counters.get(route)
-        if counters is None:
-            counters = self.counters[route] = RouteCounters()
-        counters.packets_received += packets
-        counters.bytes_received += size
-
-    def _drain_ice(self, now: float) -> None:
-        ice = self.ice
-        assert ice is not None
-        next_event = ice.next_event
-        while (event := next_event()) is not None:
-            if type(event) is PayloadReceived:
-                data = event.data
-                counters = self.counters.get((event.socket_id, event.remote_address))
-                if counters is None:
-                    counters = self.counters[(event.socket_id, event.remote_address)] = \
-                        RouteCounters()
-                counters.packets_received += 1
-                counters.bytes_received += len(data)
-                if classify(data) is PacketKind.DTLS:
-                    if self.dtls is not None:
-                        self.dtls.receive_datagram(data, now)
-                    elif len(self._early_payload) < 64:
-                        # A ClientHello can beat the answer to us (RFC 8829 5.10 race).
-                        self._early_payload.append(data)
-                else:
-                    self.dropped_other += 1  # no RTP in a data-only session
-            elif type(event) is LocalCandidateGathered:
-                self.local_candidates.append(event.candidate)
-                self.listener.on_local_candidate(event.candidate)
-            elif type(event) is GatheringComplete:
-                self.listener.on_gathering_complete()
-            elif type(event) is StateChanged:
-                self.listener.on_ice_state(event.state)
-            elif type(event) is SelectedPairChanged:
-                self.selected = event
-                dtls = self.dtls
-                if dtls is not None and dtls.is_client and dtls.state.value == "new":
-                    dtls.start(now)
-                    self.listener.on_dtls_state("connecting")
+    def _on_ice_event(self, event: object) -> None:
+        if self.closed:
+            return  # the facade reports its own "closed" states
+        if type(event) is LocalCandidateGathered:
+            self.local_candidates.append(event.candidate)
+            self.listener.on_local_candidate(event.candidate)
+        elif type(event) is GatheringComplete:
+            self.listener.on_gathering_complete()
+        elif type(event) is StateChanged:
+            self.listener.on_ice_state(event.state)
+        elif type(event) is SelectedPairChanged:
+            self.selected = event
+            dtls = self.dtls
+            if dtls is not None and dtls.is_client and dtls.state.value == "new":
+                dtls.start(self.loop.time())
+                self.listener.on_dtls_state("connecting")
+            self.schedule_pump()
 
     def schedule_pump(self) -> None:
         """After a user action: pump now, or after the pump in progress.
@@ -511,7 +364,7 @@ class BundleTransport:
 
     def pump(self) -> None:
         """Move everything the engines produced one step along; re-arm the timer."""
-        if self.closed or self.ice is None:
+        if self.closed or self.connection is None:
             return
         if self._pumping:
             self._pump_again = True
@@ -525,14 +378,14 @@ class BundleTransport:
         finally:
             self._pumping = False
             self._pump_again = False
+        if not self.closed:
+            self.connection.update_timer()
 
     def _pump_once(self) -> None:
-        assert self.ice is not None
+        connection = self.connection
+        assert connection is not None
         now = self.loop.time()
-        self._drain_ice(now)
         dtls, sctp = self.dtls, self.sctp
-        if self._unvalidated and dtls is not None:
-            self._replay_unvalidated(dtls, now)
         if dtls is not None:
             while (event := dtls.next_event()) is not None:
                 if type(event) is ApplicationData:
@@ -558,54 +411,7 @@ class BundleTransport:
         if dtls is not None:
             datagrams = dtls.datagrams_to_send(now)
             if datagrams:
-                self._send_payload(datagrams)
-        self._send_ice_datagrams(now)
-        self._arm()
-
-    def _send_payload(self, datagrams: list[bytes]) -> None:
-        """DTLS datagrams onto the selected pair, straight on its socket."""
-        selected = self.selected
-        ice = self.ice
-        assert ice is not None
-        if selected is None or ice.state in (IceState.FAILED, IceState.CLOSED):
-            for datagram in datagrams:
-                ice.send(datagram)  # the agent counts and drops them
-            return
-        sock = self.sockets.get(selected.socket_id)
-        if sock is None:
-            return
-        address = selected.remote_address
-        sendto = sock.sendto
-        sent_bytes = sent_packets = 0
-        for datagram in datagrams:
-            try:
-                sendto(datagram, address)
-            except (BlockingIOError, InterruptedError):
-                self.send_errors += 1  # a full buffer drops it; SCTP retransmits
-                continue
-            except OSError as error:
-                self.send_errors += 1
-                logger.debug("sendto %s failed: %s", address, error)
-                continue
-            sent_packets += 1
-            sent_bytes += len(datagram)
-        route = (selected.socket_id, address)
-        counters = self.counters.get(route)
-        if counters is None:
-            counters = self.counters[route] = RouteCounters()
-        counters.packets_sent += sent_packets
-        counters.bytes_sent += sent_bytes
-
-    def _replay_unvalidated(self, dtls: DtlsConnection, now: float) -> None:
-        assert self.ice is not None
-        valid = self.ice.valid_routes
-        waiting = list(self._unvalidated)
-        self._unvalidated.clear()
-        for route, data in waiting:
-            if route in valid:
-                dtls.receive_datagram(data, now)
-            else:
-                self._unvalidated.append((route, data))
+                connection.send_payloads(datagrams)
 
     def _drain_sctp(self) -> None:
         sctp = self.sctp
@@ -625,52 +431,22 @@ class BundleTransport:
             elif type(event) is AssociationClosed:
                 listener.on_sctp_closed(event.reason.value)
 
-    def _send_ice_datagrams(self, now: float) -> None:
-        assert self.ice is not None
-        sockets = self.sockets
-        counters = self.counters
-        for socket_id, address, data in self.ice.datagrams_to_send(now):
-            sock = sockets.get(socket_id)
-            if sock is None:
-                continue
-            try:
-                sock.sendto(data, address)
-            except (BlockingIOError, InterruptedError):
-                self.send_errors += 1  # a full buffer drops it; SCTP retransmits
-                continue
-            except OSError as error:
-                self.send_errors += 1
-                logger.debug("sendto %s failed: %s", address, error)
-                continue
-            route = counters.get((socket_id, address))
-            if route is None:
-                route = counters[(socket_id, address)] = RouteCounters()
-            route.packets_sent += 1
-            route.bytes_sent += len(data)
+    # -- the timer (shared with the ICE connection, see TimerSource) -----------------
 
-    def _arm(self) -> None:
+    def get_timer(self) -> float | None:
+        """The earliest DTLS or SCTP deadline."""
         deadline: float | None = None
-        for engine in (self.ice, self.dtls, self.sctp):
+        for engine in (self.dtls, self.sctp):
             if engine is not None:
                 timer = engine.get_timer()
                 if timer is not None and (deadline is None or timer < deadline):
                     deadline = timer
-        if deadline == self._deadline:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._deadline = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+        return deadline
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._deadline = None
+    def handle_timer(self, now: float) -> None:
         if self.closed:
             return
-        now = self.loop.time()
-        for engine in (self.ice, self.dtls, self.sctp):
+        for engine in (self.dtls, self.sctp):
             if engine is not None:
                 timer = engine.get_timer()
                 if timer is not None and timer <= now:
@@ -680,11 +456,12 @@ class BundleTransport:
     # -- teardown -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Abort SCTP, send close_notify, close the sockets and the timer."""
+        """Abort SCTP, send close_notify, close the ICE connection (and its relays)."""
         if self.closed:
             return
-        now = self.loop.time()
-        if self.ice is not None:
+        connection = self.connection
+        if connection is not None:
+            now = self.loop.time()
             if self.sctp is not None and self.dtls is not None and \
                     self.dtls.state.value == "connected":
                 self.sctp.abort("peer connection closed")
@@ -692,19 +469,13 @@ class BundleTransport:
                     self.dtls.send(packet)
             if self.dtls is not None:
                 self.dtls.close()
-                for datagram in self.dtls.datagrams_to_send(now):
-                    self.ice.send(datagram)
-            self._send_ice_datagrams(now)
-            self.ice.close()
+                connection.send_payloads(self.dtls.datagrams_to_send(now))
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for socket_id, sock in self.sockets.items():
-            self.loop.remove_reader(socket_id)
-            sock.close()
-        self.sockets.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._mdns is not None:
-            self._mdns.close()
+        if connection is not None:
+            connection.close()
+
+    async def wait_closed(self) -> None:
+        """Wait for the TURN deallocations :meth:`close` started."""
+        connection = self.connection
+        if isinstance(connection, TurnIceConnection):
+            await connection.wait_closed()

@@ -44,6 +44,7 @@ from webrtc.sctp.events import (
     AssociationEstablished,
     AssociationState,
     BufferedAmountLow,
+    ChannelAcknowledged,
     ChannelClosed,
     ChannelOpened,
     CloseReason,
@@ -101,6 +102,7 @@ _KNOWN_INIT_PARAMS = frozenset(
      PARAM_FORWARD_TSN_SUPPORTED, 0xC006)
 )
 # Error causes (RFC 9260 3.3.10).
+CAUSE_STALE_COOKIE = 3
 CAUSE_UNRECOGNIZED_CHUNK = 6
 CAUSE_NO_USER_DATA = 9
 CAUSE_PROTOCOL_VIOLATION = 13
@@ -293,6 +295,7 @@ class SctpAssociation:
         cookie_lifetime: float = 60.0,
         streams: int = 65535,
         interleaving: bool = False,
+        max_burst: int | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if mtu < 256:
@@ -316,6 +319,10 @@ class SctpAssociation:
         self.sack_delay = sack_delay
         self.cookie_lifetime = cookie_lifetime
         self._streams = streams
+        # Max.Burst (RFC 9260 6.1): new DATA packets per datagrams_to_send
+        # beyond those in flight; None sends all that cwnd allows (best for a
+        # shell that hands engines batches, DESIGN.md 5).
+        self.max_burst = max_burst
 
         self.state = AssociationState.CLOSED
         self._now = 0.0
@@ -332,6 +339,8 @@ class SctpAssociation:
         self._tx_seed = crc32c(_ZERO4, crc32c(self._tx_prefix))
         self._rx_prefix = bytes(8)
         self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+        self._rx_expected = _PORTS_TAG.pack(remote_port, local_port, self._local_tag)
+        self._rx_expected_seed = crc32c(_ZERO4, crc32c(self._rx_expected))
 
         # Peer capabilities (from its INIT or INIT ACK).
         self._peer_forward_tsn = False
@@ -353,6 +362,7 @@ class SctpAssociation:
         self._cum_ack = self._initial_tsn - 1
         self._outstanding: dict[int, _Sent] = {}
         self._rtx_pending = 0
+        self._rtx_tsns: list[int] = []  # marked for retransmission, may hold stale entries
         self._fast_rtx_pending = False
         self._flight = 0
         self._cwnd = min(4 * mtu, max(2 * mtu, 4380))
@@ -373,6 +383,7 @@ class SctpAssociation:
         self._error_count = 0
         self._ack_point = self._cum_ack  # Advanced.Peer.Ack.Point (RFC 3758 3.5)
         self._forward_tsn_due = False
+        self._last_data_time = 0.0
         self._max_payload = mtu - 12 - 16
         self._max_payload -= self._max_payload & 3
 
@@ -428,7 +439,7 @@ class SctpAssociation:
         if self.state is not AssociationState.CLOSED:
             return
         self._t1_chunk = bytes(self._make_init(InitChunk))
-        self._control.append(self._t1_chunk)
+        self._send_with_tag(0, self._t1_chunk)
         self.state = AssociationState.COOKIE_WAIT
         self._t1_rto = self.rto_initial
         self._t1 = now + self._t1_rto
@@ -440,6 +451,20 @@ class SctpAssociation:
     def set_remote_max_message_size(self, size: int) -> None:
         """The peer's a=max-message-size (RFC 8841): 0 means unlimited."""
         self.remote_max_message_size = size
+
+    @property
+    def max_channels(self) -> int:
+        """How many streams (so data channels) both sides can use (W3C maxChannels)."""
+        return min(self.outbound_streams, self.inbound_streams)
+
+    @property
+    def smoothed_round_trip_time(self) -> float | None:
+        """SRTT of RFC 6298 in seconds, or None before the first measurement."""
+        return self._srtt
+
+    def has_channel(self, stream_id: int) -> bool:
+        """True while a data channel uses ``stream_id`` (open, opening or closing)."""
+        return stream_id in self._channels
 
     @property
     def max_send_message_size(self) -> int:
@@ -468,16 +493,23 @@ class SctpAssociation:
             raise ValueError("max_retransmits and max_packet_life_time are exclusive")
         if negotiated and id is None:
             raise ValueError("a negotiated channel needs an id")
+        limit = self.max_channels
         if id is None:
+            # Our DTLS role's parity (RFC 8832 6); ids of closed channels are
+            # reused once the counter reaches the negotiated stream count.
             sid = self._next_stream_id
-            while sid in self._channels:
-                sid += 2
-            if sid >= self._streams:
+            for _ in range(2):
+                while sid < limit and sid in self._channels:
+                    sid += 2
+                if sid < limit:
+                    break
+                sid = 0 if self.is_client else 1
+            else:
                 raise ValueError("no stream id left")
             self._next_stream_id = sid + 2
         else:
             sid = id
-            if not 0 <= sid < 65535:
+            if not 0 <= sid < min(limit, 65535):
                 raise ValueError("stream id out of range")
             if sid in self._channels:
                 raise ValueError(f"stream id {sid} already in use")
@@ -602,7 +634,10 @@ class SctpAssociation:
             return
         self._t1_rto = min(self._t1_rto * 2, self.rto_max)
         self._t1 = now + self._t1_rto
-        self._control.append(self._t1_chunk)
+        if self.state is AssociationState.COOKIE_WAIT:
+            self._send_with_tag(0, self._t1_chunk)  # INIT always carries tag 0
+        else:
+            self._control.append(self._t1_chunk)
 
     def _on_t3(self, now: float) -> None:
         # RFC 9260 6.3.3 and 7.2.3.
@@ -618,7 +653,7 @@ class SctpAssociation:
         self._rto = min(self._rto * 2, self.rto_max)
         self._rtt_tsn = None
         marked = 0
-        for rec in self._outstanding.values():
+        for tsn, rec in self._outstanding.items():
             if rec.acked or rec.abandoned:
                 continue
             if self._should_abandon(rec, now):
@@ -630,15 +665,17 @@ class SctpAssociation:
             if not rec.retransmit:
                 rec.retransmit = True
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
             marked += 1
         if not marked and not self._advance_ack_point():
             # Only gap-acknowledged chunks remain: the peer reneged on them
             # (RFC 9260 6.2); send them again rather than wait forever.
-            for rec in self._outstanding.values():
+            for tsn, rec in self._outstanding.items():
                 if rec.acked and not rec.abandoned:
                     rec.acked = False
                     rec.retransmit = True
                     self._rtx_pending += 1
+                    self._rtx_tsns.append(tsn)
         if self._forward_tsn_needed():
             self._forward_tsn_due = True
         if self._outstanding:
@@ -665,6 +702,11 @@ class SctpAssociation:
             self._rto = min(self._rto * 2, self.rto_max)
             if self._count_error():
                 return
+        elif now - self._last_data_time < self.heartbeat_interval:
+            # RFC 9260 8.3: heartbeats probe idle paths; data in flight
+            # already does (T3 counts its failures).
+            self._hb_deadline = self._last_data_time + self.heartbeat_interval + self._rto
+            return
         nonce = self._random(8)
         info = _HEARTBEAT_INFO.pack(now, nonce)
         self._hb_pending = info
@@ -688,6 +730,8 @@ class SctpAssociation:
     def receive_datagram(self, data: bytes, now: float) -> None:
         """One SCTP packet (one DTLS record's application data)."""
         self._now = now
+        if type(data) is not bytes:
+            data = bytes(data)  # memoryview or bytearray from a DTLS layer
         try:
             self._receive(data, now)
         except SctpParseError:
@@ -700,26 +744,35 @@ class SctpAssociation:
         if size < 16:
             raise SctpParseError("packet too short")
         view = memoryview(data)
-        if not data.startswith(self._rx_prefix):
-            self._rx_prefix = bytes(data[:8])
-            self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
-        if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
-            raise SctpParseError("bad checksum")
-        sport, dport, vtag = _PORTS_TAG.unpack_from(data)
-        if dport != self.local_port or sport != self.remote_port:
-            raise SctpParseError("wrong ports")
-        first = data[12]
-        if first == ChunkType.INIT:
-            if vtag != 0:
+        if data.startswith(self._rx_expected):
+            # Our ports and our verification tag, the common case: only the
+            # checksum is left to check (and INIT must carry tag 0).
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_expected_seed):
+                raise SctpParseError("bad checksum")
+            if data[12] == ChunkType.INIT:
                 raise SctpParseError("INIT with a non-zero verification tag")
-        elif vtag != self._local_tag:
-            first_flags = data[13]
-            if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
-                if not self._peer_tag or vtag != self._peer_tag:
-                    raise SctpParseError("wrong reflected verification tag")
-            elif first != ChunkType.COOKIE_ECHO:
-                raise SctpParseError("wrong verification tag")
-            # COOKIE ECHO: the cookie itself is checked against the tag.
+            vtag = self._local_tag
+        else:
+            if not data.startswith(self._rx_prefix):
+                self._rx_prefix = bytes(data[:8])
+                self._rx_seed = crc32c(_ZERO4, crc32c(self._rx_prefix))
+            if CHECKSUM.unpack_from(data, 8)[0] != crc32c(view[12:], self._rx_seed):
+                raise SctpParseError("bad checksum")
+            sport, dport, vtag = _PORTS_TAG.unpack_from(data)
+            if dport != self.local_port or sport != self.remote_port:
+                raise SctpParseError("wrong ports")
+            first = data[12]
+            if first == ChunkType.INIT:
+                if vtag != 0:
+                    raise SctpParseError("INIT with a non-zero verification tag")
+            elif vtag != self._local_tag:
+                first_flags = data[13]
+                if first in (ChunkType.ABORT, ChunkType.SHUTDOWN_COMPLETE) and first_flags & 1:
+                    if not self._peer_tag or vtag != self._peer_tag:
+                        raise SctpParseError("wrong reflected verification tag")
+                elif first != ChunkType.COOKIE_ECHO:
+                    raise SctpParseError("wrong verification tag")
+                # COOKIE ECHO: the cookie itself is checked against the tag.
         offset = 12
         data_seen = False
         unpack_chunk = CHUNK_HEADER.unpack_from
@@ -769,8 +822,10 @@ class SctpAssociation:
                         fresh = False
                     else:
                         if tsn > self._peer_highest:
-                            if self._rx_buffered > self._rwnd_max:
-                                fresh = False  # no room: drop it unacknowledged (RFC 9260 6.2)
+                            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
+                                # No room, or beyond what a SACK can report:
+                                # drop it unacknowledged (RFC 9260 6.2).
+                                fresh = False
                             else:
                                 self._peer_highest = tsn
                         if fresh:
@@ -784,7 +839,21 @@ class SctpAssociation:
                             else:
                                 self._deliver_ordered(sid, ssn, ppid, bytes(payload))
                         else:
-                            self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
+                            # A middle fragment right after its run, the
+                            # common case of an in-order large message.
+                            left = None if flags & 3 else self._runs_by_end.get(tsn - 1)
+                            if (left is not None and not left.ended and left.stream_id == sid
+                                    and tsn + 1 not in self._runs_by_start
+                                    and left.nbytes < self.max_message_size):
+                                by_end = self._runs_by_end
+                                del by_end[tsn - 1]
+                                by_end[tsn] = left
+                                left.end = tsn
+                                left.parts.append(payload)
+                                left.nbytes += length - 16
+                                self._rx_buffered += length - 16
+                            else:
+                                self._on_fragment(tsn, sid, ssn, ppid, flags, payload)
             elif ctype == 3:
                 self._on_sack(data, offset + 4, offset + length, now)
             else:
@@ -821,7 +890,7 @@ class SctpAssociation:
             self._sack_now = True
             return None
         if tsn > self._peer_highest:
-            if self._rx_buffered > self._rwnd_max:
+            if self._rx_buffered > self._rwnd_max or tsn - cum > 0xFFFF:
                 return None
             self._peer_highest = tsn
         self._ooo.add(tsn)
@@ -943,6 +1012,7 @@ class SctpAssociation:
             channel = self._channels.get(sid)
             if channel is not None and not channel.acked:
                 channel.acked = True  # RFC 8832 6: data implies the ACK
+                self._events.append(ChannelAcknowledged(sid))
             if ppid in (PPID_STRING_EMPTY, PPID_BINARY_EMPTY):
                 message = b""
             self._events.append(MessageReceived(sid, message, ppid in _STRING_PPIDS))
@@ -994,7 +1064,8 @@ class SctpAssociation:
             get = outstanding.get
             for i in range(ngap):
                 gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
-                for tsn in range(cum + gs, cum + ge + 1):
+                # Only TSNs we sent: a hostile block cannot make us loop.
+                for tsn in range(cum + gs, min(cum + ge, self._next_tsn - 1) + 1):
                     grec = get(tsn)
                     if grec is not None and not grec.acked:
                         grec.acked = True
@@ -1009,7 +1080,7 @@ class SctpAssociation:
                         htna = tsn
             if htna > cum:
                 self._flight = flight
-                self._count_misses(htna)
+                self._count_misses(htna, data, start, ngap, cum)
                 flight = self._flight
         self._flight = flight
         self._peer_rwnd = max(0, a_rwnd - flight)
@@ -1047,12 +1118,29 @@ class SctpAssociation:
         if self._peer_forward_tsn and self._advance_ack_point():
             self._forward_tsn_due = True
 
-    def _count_misses(self, htna: int) -> None:
-        # RFC 9260 7.2.4 with the HTNA rule.
-        for tsn, rec in self._outstanding.items():
-            if tsn >= htna:
+    def _count_misses(self, htna: int, data: bytes, start: int, ngap: int, cum: int) -> None:
+        """Miss indications (RFC 9260 7.2.4, HTNA rule) for the SACK's holes.
+
+        Only the TSNs the SACK reports missing (before and between its gap
+        blocks) and below the highest TSN newly acknowledged are visited, so
+        the cost follows the losses, not the window.
+        """
+        holes = []
+        low = cum + 1
+        for i in range(ngap):
+            gs, ge = U16_PAIR.unpack_from(data, start + 12 + 4 * i)
+            high = min(cum + gs, htna)
+            if high > low:
+                holes.append((low, high))
+            low = max(low, cum + ge + 1)
+            if low >= htna:
                 break
-            if rec.acked or rec.abandoned or not rec.in_flight or rec.fast_retransmitted:
+        get = self._outstanding.get
+        for tsn in (t for low, high in holes for t in range(low, high)):
+            rec = get(tsn)
+            if rec is None or rec.acked or rec.abandoned or not rec.in_flight or (
+                rec.fast_retransmitted
+            ):
                 continue
             rec.misses += 1
             if rec.misses >= 3:
@@ -1064,6 +1152,7 @@ class SctpAssociation:
                 rec.in_flight = False
                 self._flight -= rec.size
                 self._rtx_pending += 1
+                self._rtx_tsns.append(tsn)
                 self._fast_rtx_pending = True
                 if self._fast_recovery_exit is None:
                     self._ssthresh = max(self._cwnd // 2, 4 * self.mtu)
@@ -1273,7 +1362,16 @@ class SctpAssociation:
                 self._closed(CloseReason.SHUTDOWN, "")
                 return False
         elif isinstance(chunk, ErrorChunk):
-            pass  # informational: unrecognized chunk or parameter reports
+            # Informational (unrecognized chunk or parameter reports), except a
+            # Stale Cookie: start the handshake over (RFC 9260 5.2.6).
+            if state is AssociationState.COOKIE_ECHOED and any(
+                cause == CAUSE_STALE_COOKIE for cause, _ in chunk.causes
+            ):
+                self.state = AssociationState.COOKIE_WAIT
+                self._t1_chunk = bytes(self._make_init(InitChunk))
+                self._send_with_tag(0, self._t1_chunk)
+                self._t1 = now + self._t1_rto
+                return False
         else:
             # Unknown chunk: the two upper bits of its type (RFC 9260 3.2).
             action = ctype >> 6
@@ -1406,11 +1504,16 @@ class SctpAssociation:
          ext) = _COOKIE.unpack(body)
         if my_tag != vtag or my_tag != self._local_tag:
             return False
-        if now - stamp > self.cookie_lifetime:
-            return False  # stale cookie (RFC 9260 5.1.5); the peer will retry
         state = self.state
         if state in (AssociationState.CLOSED, AssociationState.COOKIE_WAIT,
                      AssociationState.COOKIE_ECHOED):
+            if now - stamp > self.cookie_lifetime:
+                # RFC 9260 5.1.5 and 3.3.10.3: a Stale Cookie error, with the
+                # staleness in microseconds, makes the peer start over.
+                staleness = min(int((now - stamp - self.cookie_lifetime) * 1e6), MASK32)
+                error = ErrorChunk(((CAUSE_STALE_COOKIE, U32.pack(staleness)),))
+                self._send_with_tag(peer_tag, bytes(error))
+                return False
             if state is AssociationState.COOKIE_ECHOED and peer_tag != self._peer_tag:
                 return False
             if state is not AssociationState.COOKIE_ECHOED:
@@ -1639,8 +1742,9 @@ class SctpAssociation:
             self._open(channel)
         elif isinstance(parsed, DataChannelAck):
             acked = self._channels.get(sid)
-            if acked is not None:
+            if acked is not None and not acked.acked:
                 acked.acked = True
+                self._events.append(ChannelAcknowledged(sid))
 
     # ------------------------------------------------------------------
     # sending
@@ -1669,6 +1773,9 @@ class SctpAssociation:
     def datagrams_to_send(self, now: float) -> list[bytes]:
         """SCTP packets to send now, each for one DTLS record."""
         self._now = now
+        if not (self._control or self._raw_packets or self._queue or self._sack_due
+                or self._rtx_pending or self._forward_tsn_due or self._streams_to_reset):
+            return []  # nothing to do: the common case between bursts
         out = self._raw_packets
         self._raw_packets = []
         if self._unstamped:
@@ -1734,6 +1841,13 @@ class SctpAssociation:
         if self._queue and state in (AssociationState.ESTABLISHED,
                                      AssociationState.SHUTDOWN_RECEIVED,
                                      AssociationState.SHUTDOWN_PENDING):
+            if not self._flight and self._cwnd > 4 * mtu:
+                # RFC 9260 7.2.1: an idle path halves cwnd per RTO, down to
+                # 4 MTU, before new data goes out.
+                idle = now - self._last_data_time
+                while idle > self._rto and self._cwnd > 4 * mtu:
+                    self._cwnd = max(self._cwnd // 2, 4 * mtu)
+                    idle -= self._rto
             if self._i_data:
                 parts, size, sent = self._pack_new_idata(now, out, parts, size)
             else:
@@ -1741,8 +1855,10 @@ class SctpAssociation:
             sent_data = sent_data or sent
         if parts:
             out.append(self._finish(parts))
-        if sent_data and self._t3 is None:
-            self._t3 = now + self._rto
+        if sent_data:
+            self._last_data_time = now
+            if self._t3 is None:
+                self._t3 = now + self._rto
         return out
 
     def _finish(self, parts: list[bytes | memoryview]) -> bytes:
@@ -1797,10 +1913,18 @@ class SctpAssociation:
         free_packet = self._fast_rtx_pending
         self._fast_rtx_pending = False
         sent = False
-        for rec in list(self._outstanding.values()):
-            if not rec.retransmit:
+        # The TSNs marked for retransmission (entries whose mark was since
+        # cleared, by a SACK or abandonment, are skipped), lowest first.
+        marked = sorted(set(self._rtx_tsns))
+        self._rtx_tsns = []
+        get = self._outstanding.get
+        for index, tsn in enumerate(marked):
+            found = get(tsn)
+            if found is None or not found.retransmit:
                 continue
+            rec = found
             if not free_packet and self._flight >= self._cwnd:
+                self._rtx_tsns = marked[index:]
                 break
             if self._should_abandon(rec, now):
                 self._abandon(rec.message)
@@ -1813,6 +1937,7 @@ class SctpAssociation:
                 if free_packet:
                     free_packet = False
                     if self._flight >= self._cwnd:
+                        self._rtx_tsns = marked[index:]
                         break
             rec.retransmit = False
             self._rtx_pending -= 1
@@ -1843,6 +1968,9 @@ class SctpAssociation:
         max_payload = self._max_payload
         cwnd = self._cwnd
         flight = self._flight
+        if self.max_burst is not None and flight + self.max_burst * (mtu - 12) < cwnd:
+            # RFC 9260 6.1 (D): at most Max.Burst new packets beyond the flight.
+            cwnd = flight + self.max_burst * (mtu - 12)
         rwnd = self._peer_rwnd
         tsn = self._next_tsn
         out_ssn = self._out_ssn
@@ -1985,9 +2113,12 @@ class SctpAssociation:
         queue = self._queue
         max_payload = mtu - 12 - 20
         max_payload -= max_payload & 3
+        cwnd = self._cwnd
+        if self.max_burst is not None:
+            cwnd = min(cwnd, self._flight + self.max_burst * (mtu - 12))
         sent = False
         while queue:
-            if self._flight >= self._cwnd:
+            if self._flight >= cwnd:
                 break
             message = queue[0]
             if message.abandoned or message.offset >= message.length:

@@ -10,6 +10,7 @@ __all__ = [
     "AssociationEstablished",
     "AssociationState",
     "BufferedAmountLow",
+    "ChannelAcknowledged",
     "ChannelClosed",
     "ChannelOpened",
     "CloseReason",
@@ -77,6 +78,15 @@ class ChannelOpened:
     priority: int
     negotiated: bool
     remote: bool
+
+
+@dataclass(frozen=True)
+class ChannelAcknowledged:
+    """The peer acknowledged our DATA_CHANNEL_OPEN (its DATA_CHANNEL_ACK, or any
+    message on the channel, arrived: RFC 8832 6). From now on an unordered
+    channel's messages go unordered."""
+
+    stream_id: int
 
 
 @dataclass(frozen=True)
