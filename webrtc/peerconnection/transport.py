@@ -297,7 +297,7 @@ class BundleTransport:
         return sid
 
     def channel_known(self, stream_id: int) -> bool:
-        return self.sctp is not None and stream_id in self.sctp._channels
+        return self.sctp is not None and self.sctp.has_channel(stream_id)
 
     def send_message(self, stream_id: int, message: str | bytes) -> None:
         """One message: a ``str`` goes as a UTF-8 string message, ``bytes`` as binary."""
