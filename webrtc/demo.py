@@ -74,9 +74,15 @@ async def _connect(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> N
     await offerer.setRemoteDescription(answerer.localDescription)
 
 
-def _wire_bytes(pc: RTCPeerConnection) -> tuple[int, int]:
-    counters = pc._transport.counters.values()
-    return sum(c.bytes_sent for c in counters), sum(c.packets_sent for c in counters)
+async def _transport_stats(pc: RTCPeerConnection) -> Any:
+    """The W3C ``transport`` stats of the peer connection's one (BUNDLE) transport."""
+    return (await pc.getStats()).of_type("transport")[0]
+
+
+async def _wire_bytes(pc: RTCPeerConnection) -> tuple[int, int]:
+    """Bytes and datagrams sent so far, ICE checks included (RTCTransportStats)."""
+    stats = await _transport_stats(pc)
+    return int(stats["bytesSent"]), int(stats["packetsSent"])
 
 
 async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: int = 50,
@@ -122,9 +128,9 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
     open_remote = await asyncio.wait_for(remote_open, 30)
     setup = max(open_local, open_remote) - started
 
+    cipher = (await _transport_stats(offerer))["dtlsCipher"] or "?"
     print(f"Two peer connections over loopback UDP: channel open in {setup * 1000:.1f} ms "
-          f"(ICE, DTLS {offerer._transport.dtls.cipher_suite.name if offerer._transport.dtls and offerer._transport.dtls.cipher_suite else '?'}"  # noqa: E501
-          f", SCTP)", file=out)
+          f"(ICE, DTLS {cipher}, SCTP)", file=out)
 
     # Round-trip time of small messages, before the bulk transfer fills the queues.
     rtts = []
@@ -142,8 +148,8 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
     can_send.set()
     channel.on("bufferedamountlow", can_send.set)
     bar = ProgressBar(size, out, progress)
-    wire_before, packets_before = _wire_bytes(offerer)
-    back_before, back_packets_before = _wire_bytes(answerer)
+    wire_before, packets_before = await _wire_bytes(offerer)
+    back_before, back_packets_before = await _wire_bytes(answerer)
     payload = bytes(message_size)
     transfer_start = time.perf_counter()
     sent = 0
@@ -161,8 +167,8 @@ async def run_demo(size: int = 64 * MIB, message_size: int = 64 * 1024, pings: i
         await asyncio.sleep(0.05)
     transfer_end = done.result()
     bar.finish(received)
-    wire_after, packets_after = _wire_bytes(offerer)
-    back_after, back_packets_after = _wire_bytes(answerer)
+    wire_after, packets_after = await _wire_bytes(offerer)
+    back_after, back_packets_after = await _wire_bytes(answerer)
     seconds = transfer_end - transfer_start
     throughput = size / seconds / 1e6
     wire = wire_after - wire_before

@@ -138,7 +138,4 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
 def _round_trip_time(pc: RTCPeerConnection) -> float | None:
     """Smoothed RTT of the SCTP association, seconds (None before a measurement)."""
     sctp = pc._transport.sctp
-    value = getattr(sctp, "srtt", None)
-    if value is None:
-        value = getattr(sctp, "_srtt", None)
-    return float(value) if isinstance(value, (int, float)) else None
+    return sctp.smoothed_round_trip_time if sctp is not None else None

@@ -8,11 +8,12 @@ configured), which owns the sockets, gathering, mDNS and the agent:
 
 - every payload datagram the connection delivers (``on_payload``: non-STUN
   data on a validated route, drained from the sockets in batches) is
-  classified by its first byte (RFC 7983, :mod:`.demux`) and DTLS records go
-  to the DTLS connection at once;
-- after each drained batch (``on_batch_end``) it *pumps* once: DTLS
+  classified by its first byte (RFC 7983, :mod:`.demux`); DTLS records are
+  collected for the batch;
+- after each drained batch (``on_batch_end``) it *pumps* once: the batch's
+  DTLS datagrams go to DTLS in one call (``receive_datagrams``), its
   application data to SCTP, SCTP events to the facade, SCTP packets into DTLS
-  records, and DTLS datagrams onto the selected pair
+  records (``send_many``), and DTLS datagrams onto the selected pair
   (:meth:`IceConnection.send_payloads`, straight ``socket.sendto``);
 - one timer: the connection's ``loop.call_at``, shared with DTLS and SCTP
   (:meth:`IceConnection.add_timer_source`) and re-armed after every pump.
@@ -158,6 +159,9 @@ class BundleTransport:
         # DTLS that beat the remote description to us (RFC 8829 section 5.10
         # race: the peer's ClientHello before its answer), fed to DTLS at start.
         self._early_payload: list[bytes] = []
+        # DTLS datagrams of the batch being drained, handed to DTLS at once by
+        # the next pump (or before an ICE event, so that nothing is reordered).
+        self._dtls_batch: list[bytes] = []
         self._pumping = False
         self._pump_again = False
         self._gathered = False
@@ -271,9 +275,8 @@ class BundleTransport:
             # A pair was selected (the peer's checks) before we had its description.
             self.dtls.start(now)
             self.listener.on_dtls_state("connecting")
-        early, self._early_payload = self._early_payload, []
-        for data in early:
-            self.dtls.receive_datagram(data, now)
+        self._dtls_batch.extend(self._early_payload)
+        self._early_payload = []
         self.pump()
 
     def add_remote_candidate(self, candidate: Candidate | None) -> None:
@@ -297,7 +300,7 @@ class BundleTransport:
         return sid
 
     def channel_known(self, stream_id: int) -> bool:
-        return self.sctp is not None and stream_id in self.sctp._channels
+        return self.sctp is not None and self.sctp.has_channel(stream_id)
 
     def send_message(self, stream_id: int, message: str | bytes) -> None:
         """One message: a ``str`` goes as a UTF-8 string message, ``bytes`` as binary."""
@@ -322,9 +325,8 @@ class BundleTransport:
     def _on_payload(self, data: bytes) -> None:
         """A payload datagram on a validated route (RFC 7983: DTLS is 20..63)."""
         if 19 < data[0] < 64:
-            dtls = self.dtls
-            if dtls is not None:
-                dtls.receive_datagram(data, self._clock())
+            if self.dtls is not None:
+                self._dtls_batch.append(data)
             elif len(self._early_payload) < 64:
                 self._early_payload.append(data)
         else:
@@ -333,6 +335,10 @@ class BundleTransport:
     def _on_ice_event(self, event: object) -> None:
         if self.closed:
             return  # the facade reports its own "closed" states
+        flushed = bool(self._dtls_batch)
+        if flushed:
+            # Datagrams that came before the event are processed before it.
+            self._receive_dtls_batch(self.loop.time())
         if type(event) is LocalCandidateGathered:
             self.local_candidates.append(event.candidate)
             self.listener.on_local_candidate(event.candidate)
@@ -347,6 +353,8 @@ class BundleTransport:
                 dtls.start(self.loop.time())
                 self.listener.on_dtls_state("connecting")
             self.schedule_pump()
+        if flushed:
+            self.schedule_pump()  # no batch end may follow (an event from a timer)
 
     def schedule_pump(self) -> None:
         """After a user action: pump now, or after the pump in progress.
@@ -386,7 +394,11 @@ class BundleTransport:
         assert connection is not None
         now = self.loop.time()
         dtls, sctp = self.dtls, self.sctp
+        if self._dtls_batch:
+            self._receive_dtls_batch(now)
         if dtls is not None:
+            # After the payloads of receive_datagrams: any event it left (say
+            # HandshakeComplete) has the data that followed it queued behind.
             while (event := dtls.next_event()) is not None:
                 if type(event) is ApplicationData:
                     if sctp is not None:
@@ -405,13 +417,28 @@ class BundleTransport:
             if self.closed:
                 return  # a listener closed the peer connection
             if dtls is not None and dtls.state.value == "connected":
-                send_record = dtls.send
-                for packet in sctp.datagrams_to_send(now):
-                    send_record(packet)
+                dtls.send_many(sctp.datagrams_to_send(now))
         if dtls is not None:
             datagrams = dtls.datagrams_to_send(now)
             if datagrams:
                 connection.send_payloads(datagrams)
+
+    def _receive_dtls_batch(self, now: float) -> None:
+        """The collected DTLS datagrams to DTLS in one call, its data to SCTP.
+
+        ``receive_datagrams`` returns application data only while no DTLS
+        event is pending; the rest stays in ``next_event()``, which the pump
+        drains after this, so SCTP sees every packet in order.
+        """
+        dtls, sctp = self.dtls, self.sctp
+        batch, self._dtls_batch = self._dtls_batch, []
+        if dtls is None:
+            return
+        payloads = dtls.receive_datagrams(batch, now)
+        if payloads and sctp is not None:
+            receive = sctp.receive_datagram
+            for payload in payloads:
+                receive(payload, now)
 
     def _drain_sctp(self) -> None:
         sctp = self.sctp
@@ -434,7 +461,14 @@ class BundleTransport:
     # -- the timer (shared with the ICE connection, see TimerSource) -----------------
 
     def get_timer(self) -> float | None:
-        """The earliest DTLS or SCTP deadline."""
+        """The earliest DTLS or SCTP deadline (now, while DTLS datagrams wait).
+
+        Datagrams delivered outside a socket batch (the ICE agent's payload
+        on a route validated late) have no ``on_batch_end`` behind them: the
+        timer then fires at once and its pump processes them.
+        """
+        if self._dtls_batch:
+            return self._clock()
         deadline: float | None = None
         for engine in (self.dtls, self.sctp):
             if engine is not None:
@@ -446,6 +480,8 @@ class BundleTransport:
     def handle_timer(self, now: float) -> None:
         if self.closed:
             return
+        if self._dtls_batch:
+            self._receive_dtls_batch(now)
         for engine in (self.dtls, self.sctp):
             if engine is not None:
                 timer = engine.get_timer()
