@@ -289,6 +289,10 @@ def main(argv: list[str]) -> int:
         print(json.dumps(run_browser_session(args.peer, args.browser_role, args.mdns),
                          indent=1))
         return 0
+    trace = os.environ.get("WEBRTC_SCTP_TRACE")
+    if trace:
+        from tests.interop import sctp_trace
+        sctp_trace.install(trace)
     with tempfile.TemporaryDirectory(prefix="webrtc-browser-") as directory:
         workdir = Path(directory)
         problem = setup_namespace(workdir, mdns_link=args.mdns)

@@ -16,6 +16,7 @@ from webrtc.sctp import (
     ChannelClosed,
     ChannelOpened,
     CloseReason,
+    MessageReceived,
     SctpAssociation,
 )
 from webrtc.testing import LinkConfig
@@ -318,3 +319,60 @@ def test_stream_ids_are_reused_after_close_when_exhausted() -> None:
     assert pair.a.open_channel("reused") == 2
     with pytest.raises(ValueError):
         pair.a.open_channel("negotiated beyond the streams", negotiated=True, id=6)
+
+
+def _shuttle(a: SctpAssociation, b: SctpAssociation, now: float, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        moved = False
+        for sender, receiver in ((a, b), (b, a)):
+            for packet in sender.datagrams_to_send(now):
+                receiver.receive_datagram(packet, now)
+                moved = True
+        if not moved:
+            return
+
+
+def test_simultaneous_start_adopts_the_new_peer_tag_from_its_cookie() -> None:
+    """RFC 9260 5.2.4 case B, as dcsctp produces it.
+
+    The peer answers our INIT before it has started (stateless INIT ACK, one
+    tag), then starts with an INIT of its own under a new tag and discards our
+    COOKIE ECHO for the first. Its COOKIE ECHO, carrying our tag and its new
+    one, must establish the association on our side in COOKIE-ECHOED.
+    """
+    rng = random.Random(7)
+    a = SctpAssociation(True, random_bytes=rng.randbytes)
+    stateless_answer = SctpAssociation(False, random_bytes=rng.randbytes)
+    b = SctpAssociation(False, random_bytes=rng.randbytes)
+    now = 0.0
+    a.start(now)
+    (init_a,) = a.datagrams_to_send(now)
+    stateless_answer.receive_datagram(init_a, now)
+    (first_init_ack,) = stateless_answer.datagrams_to_send(now)
+    b.start(now)
+    (init_b,) = b.datagrams_to_send(now)
+
+    a.receive_datagram(first_init_ack, now)
+    assert a.state is AssociationState.COOKIE_ECHOED
+    (stale_echo,) = a.datagrams_to_send(now)
+    b.receive_datagram(stale_echo, now)  # not b's cookie: discarded
+    assert b.state is AssociationState.COOKIE_WAIT
+
+    a.receive_datagram(init_b, now)
+    (init_ack_a,) = a.datagrams_to_send(now)
+    b.receive_datagram(init_ack_a, now)
+    assert b.state is AssociationState.COOKIE_ECHOED
+    (echo_b,) = b.datagrams_to_send(now)
+    a.receive_datagram(echo_b, now)
+    assert a.state is AssociationState.ESTABLISHED
+    assert a._peer_tag == b._local_tag != stateless_answer._local_tag
+
+    sid = a.open_channel("after-b")
+    a.send(sid, "hello")
+    _shuttle(a, b, now)
+    assert b.state is AssociationState.ESTABLISHED
+    events = []
+    while (event := b.next_event()) is not None:
+        events.append(event)
+    assert any(isinstance(e, ChannelOpened) and e.label == "after-b" for e in events)
+    assert [e.text for e in events if isinstance(e, MessageReceived)] == ["hello"]

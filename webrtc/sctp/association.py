@@ -1514,9 +1514,14 @@ class SctpAssociation:
                 error = ErrorChunk(((CAUSE_STALE_COOKIE, U32.pack(staleness)),))
                 self._send_with_tag(peer_tag, bytes(error))
                 return False
-            if state is AssociationState.COOKIE_ECHOED and peer_tag != self._peer_tag:
-                return False
-            if state is not AssociationState.COOKIE_ECHOED:
+            if state is not AssociationState.COOKIE_ECHOED or peer_tag != self._peer_tag:
+                # RFC 9260 5.2.4 case B (our tag matches, the peer's differs):
+                # a simultaneous start where the peer answered our INIT before
+                # it sent its own INIT with a new tag (dcsctp does this when our
+                # INIT reaches it before it connects). Its cookie describes the
+                # association it will use: adopt it and answer, rather than
+                # drop it and leave both sides echoing cookies the other
+                # discards.
                 self._adopt_peer(peer_tag, peer_tsn, a_rwnd, outbound, inbound, ext)
             self._t1 = None
             self._control.append(bytes(CookieAckChunk()))
