@@ -432,3 +432,69 @@ def test_transfer_survives_hostile_datagrams(seed: int) -> None:
         assert not loop_errors, loop_errors
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_replayed_check_from_many_addresses_stays_bounded() -> None:
+    """A real check replayed from 150 source ports: bounded state, pair kept.
+
+    Regression: the controlled agent recorded a peer-reflexive remote
+    candidate and a valid route for every new source address of an
+    authenticated request even once the pair list was full (RFC 8445
+    section 6.1.2.5: 100 pairs), so one captured check replayed from ever new
+    ports grew both without bound (and each lookup of a remote candidate by
+    address is a scan of that list).
+    """
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop_errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        channel = offerer.createDataChannel("replay")
+        remote_channels: list[Any] = []
+        answerer.on("datachannel", remote_channels.append)
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        tap = Tap(answerer)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await wait_for(lambda: channel.readyState == "open" and bool(remote_channels))
+        checks = [data for data in tap.stun if data[0] < 4 and StunMessage.parse(data)
+                  .message_class == MessageClass.REQUEST]
+        assert checks
+        answer_local, answer_remote = await _local_and_selected(answerer)
+        connection = answerer._transport.connection
+        assert connection is not None
+        agent = connection.agent
+
+        sockets = []
+        for index in range(150):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            sock.sendto(checks[index % len(checks)], answer_local)
+            sockets.append(sock)
+            if index % 25 == 24:
+                await asyncio.sleep(0.01)
+        await wait_for(lambda: len(agent.pairs) == 100)
+        await asyncio.sleep(0.1)
+        assert len(agent.pairs) <= 100
+        assert len(agent.remote_candidates) <= 100, len(agent.remote_candidates)
+        assert len(agent.valid_routes) <= 100, len(agent.valid_routes)
+        # The flood did reach the agent: the pair list is full of the replays.
+        assert len(agent.pairs) == 100
+
+        received: list[bytes] = []
+        remote_channels[0].on("message", received.append)
+        channel.send(b"still here")
+        await wait_for(lambda: received == [b"still here"])
+        assert await _local_and_selected(answerer) == (answer_local, answer_remote)
+        assert answerer.connectionState == "connected"
+        for sock in sockets:
+            sock.close()
+        await offerer.close()
+        await answerer.close()
+        assert not loop_errors, loop_errors
+
+    asyncio.run(asyncio.wait_for(main(), 30))
