@@ -147,8 +147,10 @@ class Attacker:
             self._count("stun-wrong-username")
             return self.binding_request(username=f"x{self.ufrag}:{self.remote_ufrag}",
                                         key=self.pwd.encode())
-        real = (self.rng.choice(self.captured_stun) if self.captured_stun
-                else self.binding_request(username=good_name, key=self.pwd.encode()))
+        if not self.captured_stun:  # nothing captured yet: an unsigned request
+            self._count("stun-no-integrity")
+            return self.binding_request(username=good_name, key=None)
+        real = self.rng.choice(self.captured_stun)
         if choice == 3:
             self._count("stun-truncated")
             return real[:self.rng.randrange(0, len(real))]
@@ -498,3 +500,104 @@ def test_replayed_check_from_many_addresses_stays_bounded() -> None:
         assert not loop_errors, loop_errors
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_connection_is_established_through_hostile_datagrams(seed: int) -> None:
+    """The flood starts as soon as the answerer's socket exists: ICE checks,
+    the DTLS handshake and the SCTP association all run under it.
+
+    Sources: the attacker's own socket (everything but captured replays:
+    nothing is captured yet), and the offerer's spoofed address with
+    non-DTLS garbage and forged epoch-1 records (an unauthenticated epoch-0
+    record from the peer's own address can legitimately end a DTLS 1.2
+    handshake, so that is not thrown here).
+    """
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop_errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        rng = random.Random(seed)
+        offerer, answerer = RTCPeerConnection(loopback()), RTCPeerConnection(loopback())
+        states: dict[str, list[str]] = {"offerer": [], "answerer": []}
+        offerer.on("connectionstatechange",
+                   lambda: states["offerer"].append(offerer.connectionState))
+        answerer.on("connectionstatechange",
+                    lambda: states["answerer"].append(answerer.connectionState))
+        channel = offerer.createDataChannel("hostile-setup")
+        remote_channels: list[Any] = []
+        answerer.on("datachannel", remote_channels.append)
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert offerer.localDescription is not None
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert answerer.localDescription is not None
+        offer_candidate = offerer._transport.local_candidates[0]
+        answer_candidate = answerer._transport.local_candidates[0]
+        offer_address = (offer_candidate.address, offer_candidate.port)
+        answer_address = (answer_candidate.address, answer_candidate.port)
+        attacker_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        attacker_sock.bind(("127.0.0.1", 0))
+        attacker_sock.setblocking(False)
+        connection = offerer._transport.connection
+        assert connection is not None
+        offer_sock = next(iter(connection._sockets.values()))
+        as_offerer = SpoofedSender(offer_address, offer_sock)
+        attackers = [
+            (Attacker(rng, ufrag=answerer._ice_ufrag, pwd="", remote_ufrag=offerer._ice_ufrag,
+                      captured_stun=[], captured_dtls=[]), answer_address),
+            (Attacker(rng, ufrag=offerer._ice_ufrag, pwd="", remote_ufrag=answerer._ice_ufrag,
+                      captured_stun=[], captured_dtls=[]), offer_address),
+        ]
+        flooding = True
+        thrown = 0
+
+        async def flood() -> None:
+            nonlocal thrown
+            while flooding:
+                for attacker, target in attackers:
+                    for _ in range(30):
+                        data = attacker.datagram()
+                        with contextlib.suppress(BlockingIOError):
+                            attacker_sock.sendto(data, target)
+                        thrown += 1
+                    spoofed = attackers[0][0]
+                    for _ in range(8):
+                        data = spoofed.random_bytes()
+                        if 19 < data[0] < 64:
+                            data = spoofed.forged_dtls()
+                        as_offerer.sendto(data, answer_address)
+                        thrown += 1
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        attacker_sock.recv(65536)
+                await asyncio.sleep(0.001)
+
+        flood_task = asyncio.create_task(flood())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await wait_for(lambda: channel.readyState == "open" and bool(remote_channels))
+        received: list[bytes] = []
+        remote_channels[0].on("message", received.append)
+        messages = [hashlib.sha256(f"setup-{seed}-{i}".encode()).digest() * (1 + i % 100)
+                    for i in range(50)]
+        for message in messages:
+            channel.send(message)
+        await wait_for(lambda: len(received) == len(messages))
+        flooding = False
+        await flood_task
+        assert received == messages
+        assert thrown > 300, thrown
+        assert states == {"offerer": ["connecting", "connected"],
+                          "answerer": ["connecting", "connected"]}, states
+        assert await _local_and_selected(offerer) == (offer_address, answer_address)
+        assert await _local_and_selected(answerer) == (answer_address, offer_address)
+        answer_dtls = answerer._transport.dtls
+        assert answer_dtls is not None
+        assert answer_dtls.stats.auth_failures + answer_dtls.stats.unexpected > 0
+        assert not loop_errors, loop_errors
+        attacker_sock.close()
+        as_offerer.close()
+        await offerer.close()
+        await answerer.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
