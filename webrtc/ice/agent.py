@@ -688,15 +688,13 @@ class IceAgent:
                 return
 
         self._respond(request, socket_id, remote_address, key)
-        # RFC 8445 section 12: be ready for data on any pair the peer checked
-        # (its DTLS may start before our own check of this pair succeeds).
         route = (socket_id, remote_address)
-        self.valid_routes.add(route)
 
         # Peer-reflexive remote candidate, RFC 8445 section 7.3.1.3.
         pair = self._pairs_by_route.get(route)
         if pair is None:
             remote = self._remote_by_address(remote_address)
+            learned = remote is None
             if remote is None:
                 priority = request.get_int(_PRIORITY) or candidate_priority("prflx")
                 remote = Candidate(
@@ -708,13 +706,21 @@ class IceAgent:
                     port=remote_address[1],
                     type="prflx",
                 )
-                self.remote_candidates.append(remote)
             pair = self._add_pair(base, socket_id, remote)
             if pair is None:
                 if self.selected_pair is not None and self.selected_pair.route == route:
                     pair = self.selected_pair
                 else:
+                    # No room for another pair (the section 6.1.2.5 limit): a
+                    # check replayed from ever new source addresses must not
+                    # grow the remote candidates and valid routes without bound.
+                    self.dropped += 1
                     return
+            if learned:
+                self.remote_candidates.append(remote)
+        # RFC 8445 section 12: be ready for data on any pair the peer checked
+        # (its DTLS may start before our own check of this pair succeeds).
+        self.valid_routes.add(route)
 
         pair.requests_received += 1
         pair.responses_sent += 1
