@@ -234,7 +234,8 @@ class MediaSession:
                     packet = parse(data)
                     packet_route = route(packet)
                     if tw_id is not None:
-                        value = packet.extensions.get(tw_id)
+                        values = packet._extensions  # decoded by parse (one-byte form)
+                        value = (packet.extensions if values is None else values).get(tw_id)
                         if value is not None and len(value) == 2:
                             record(int.from_bytes(value, "big"), now)  # type: ignore[misc]
                 except RtpParseError:
@@ -280,7 +281,8 @@ class MediaSession:
             feedback = self.transport_feedback
             tw_id = self.extensions.transport_wide_cc_id
             if feedback is not None and tw_id is not None:
-                value = packet.extensions.get(tw_id)
+                values = packet._extensions  # decoded by parse (one-byte form)
+                value = (packet.extensions if values is None else values).get(tw_id)
                 if value is not None and len(value) == 2:
                     feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
