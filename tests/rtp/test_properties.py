@@ -40,6 +40,7 @@ from webrtc.rtp import (
 )
 from webrtc.rtp import extensions as ext
 from webrtc.rtp.codecs import G711Codec, H264Codec, OpusCodec, Vp8Codec, Vp9Codec
+from webrtc.rtp.packet import decode_extensions
 from webrtc.rtp.session import MediaSession
 from webrtc.rtp.streams import RtpReceiver, RtpSender
 
@@ -82,6 +83,41 @@ def test_rtp_round_trip(packet: RtpPacket) -> None:
     parsed = RtpPacket.parse(data)
     assert parsed == packet
     assert bytes(parsed) == data
+
+
+extension_elements = st.one_of(
+    st.just(b"\x00"),  # padding
+    st.binary(min_size=1, max_size=3),  # stray bytes
+    st.tuples(st.integers(0, 15), st.binary(min_size=1, max_size=16)).map(  # one-byte form
+        lambda e: bytes(((e[0] << 4) | (len(e[1]) - 1),)) + e[1]
+    ),
+    st.tuples(st.integers(0, 255), st.binary(max_size=8)).map(  # two-byte form
+        lambda e: bytes((e[0], len(e[1]))) + e[1]
+    ),
+)
+extension_blocks = st.lists(extension_elements, max_size=8).map(
+    lambda parts: b"".join(parts) + bytes(-len(b"".join(parts)) % 4)
+)
+
+
+@SETTINGS
+@given(st.sampled_from([0xBEDE, 0x1000, 0x1003, 0x1234]), extension_blocks,
+       st.binary(max_size=20))
+def test_rtp_extension_block_decodes_as_decode_extensions(
+    profile: int, block: bytes, payload: bytes
+) -> None:
+    # parse() decodes one-byte blocks inline: it must agree with the function,
+    # stray padding, id 15 and overlong elements included, and keep the bytes
+    data = bytes((0x90, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3)) + profile.to_bytes(2, "big")
+    data += (len(block) // 4).to_bytes(2, "big") + block + payload
+    parsed = RtpPacket.parse(data)
+    assert parsed.extensions == decode_extensions(profile, block)
+    assert parsed.payload == payload
+    assert bytes(parsed) == data
+    values = parsed.extensions
+    if values and all(1 <= i <= 14 and 1 <= len(v) <= 16 for i, v in values.items()):
+        values[next(iter(values))] = b"\x07"  # changed: bytes() re-encodes the block
+        assert RtpPacket.parse(bytes(parsed)).extensions == values
 
 
 report_blocks = st.builds(

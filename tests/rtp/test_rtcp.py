@@ -198,6 +198,10 @@ def test_padded_sender_report_decodes_lazily_to_its_fields() -> None:
         b"\x81\xc9\x00\x01" + bytes(4),  # RR announcing one block without it
         b"\x81\xca\x00\x01" + b"\x00\x00\x00\x01",  # SDES chunk not terminated
         b"\x81\xca\x00\x02" + b"\x00\x00\x00\x01\x01\x00\x00\x01",  # SDES padding not zero
+        # one chunk with one item (the parser's shortcut), then 4 bytes after it
+        b"\x81\xca\x00\x03" + b"\x00\x00\x00\x01\x01\x01a\x00" + b"\x00\x00\x00\x01",
+        b"\x81\xca\x00\x02" + b"\x00\x00\x00\x01\x01\x03abc",  # item list not terminated
+        b"\x81\xca\x00\x02" + b"\x00\x00\x00\x01\x01\x01a\x01",  # padding not zero
         b"\xa0\xcb\x00\x00",  # padding bit with no room for it
         b"\x8f\xcd\x00\x03" + bytes(8) + b"\x00\x00\x00\x05",  # TWCC FCI too short
         b"\x8f\xce\x00\x04" + bytes(8) + b"REMB" + b"\x02\x00\x00\x01",  # REMB count wrong

@@ -65,7 +65,9 @@ class BundleDemuxer:
         """The packet's route, learning its SSRC; None (and counted) if unroutable."""
         extensions = self.extensions
         known = self._by_ssrc.get(packet.ssrc)
-        values = packet.extensions
+        values = packet._extensions  # decoded by parse for the one-byte form
+        if values is None:
+            values = packet.extensions
         if not values:
             if known is not None:
                 return known

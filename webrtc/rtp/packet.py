@@ -3,9 +3,11 @@
 :class:`RtpPacket` is mutable (a sender rewrites sequence numbers and
 extensions on the way out) and lossless: ``bytes(RtpPacket.parse(data)) ==
 data`` for every well-formed packet, padding and the exact layout of the
-extension block included. The extension block is kept as received and only
-decoded into :attr:`RtpPacket.extensions` when that attribute is first read;
-it is re-encoded only when the mapping or profile was changed.
+extension block included. The extension block is kept as received and
+re-encoded only when the mapping or profile was changed. The one-byte form
+that browsers send is decoded into :attr:`RtpPacket.extensions` by
+:meth:`RtpPacket.parse` (every receiver reads the MID and the transport-wide
+sequence number); other blocks when that attribute is first read.
 """
 
 from __future__ import annotations
@@ -249,15 +251,35 @@ class RtpPacket:
             if n < end:
                 raise RtpParseError("RTP header extension runs past the packet")
             packet._ext_block = data[pos + 4 : end]
-            packet._extensions = None
+            if profile == ONE_BYTE_PROFILE:
+                # decode_extensions inlined (RFC 8285 §4.2), reading ``data`` in
+                # place: every receiver reads the MID and transport-wide number
+                decoded: dict[int, bytes] = {}
+                at = pos + 4
+                while at < end:
+                    byte = data[at]
+                    if byte:
+                        if byte >= 0xF0:  # id 15
+                            break
+                        stop = at + 2 + (byte & 0x0F)
+                        if stop > end:
+                            break
+                        decoded[byte >> 4] = data[at + 1 : stop]
+                        at = stop
+                    else:
+                        at += 1
+                packet._extensions = decoded
+                packet._ext_original = decoded.copy()  # bytes() checks it is unchanged
+            else:
+                packet._extensions = packet._ext_original = None
             pos = end
         else:
             profile = None
             packet._ext_block = None
             packet._extensions = {}
+            packet._ext_original = None
         packet.extension_profile = profile
         packet._ext_profile_original = profile
-        packet._ext_original = None
         if b0 & 0x20:
             count = data[n - 1]
             if count == 0 or n - count < pos:

@@ -657,6 +657,15 @@ _new_tuple = tuple.__new__
 def _check_sdes(count: int, data: bytes, pos: int, n: int) -> None:
     """Validate SDES chunks in ``data[pos:n]`` (RFC 3550 §6.5): each an SSRC, items
     ended by a null octet, then null octets up to a 32-bit boundary."""
+    if count == 1:  # the usual SDES, one chunk with one item (the CNAME): no loop
+        at = pos + 4
+        if at + 2 <= n and data[at]:
+            stop = at + 2 + data[at + 1]  # the null octet ending the item list
+            if stop < n:
+                end = stop + 4 - (stop - at) % 4
+                if end == n and data[stop:end] == _ZEROS[end - stop]:
+                    return
+        # anything else (more items, or malformed) through the general loop
     for _ in range(count):
         pos += 4
         start = pos

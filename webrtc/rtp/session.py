@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pylibsrtp
@@ -188,6 +188,82 @@ class MediaSession:
         ):
             self._collect_feedback(now)
 
+    def receive_datagrams(self, datagrams: Iterable[bytes], now: float) -> None:
+        """:meth:`receive_datagram` for a batch that arrived together at ``now``
+        (one ``recvmmsg``, or what a socket had buffered).
+
+        The same packets are accepted, dropped and counted, and the same events
+        queued in the same order, as by one :meth:`receive_datagram` per
+        datagram; only the feedback that falls due (NACK, PLI/FIR,
+        transport-wide CC) is collected once after the batch instead of after
+        each packet, so one transport-wide CC message covers the whole batch.
+        The per-packet work (lookups of the SRTP context, parser, demuxer and
+        counters) is done once per batch.
+        """
+        srtp = self.srtp
+        unprotect = srtp._unprotect if srtp is not None else None
+        srtp_error = pylibsrtp.Error
+        parse = RtpPacket.parse
+        route = self.demuxer.route
+        transport = self.transport_feedback
+        tw_id = self.extensions.transport_wide_cc_id if transport is not None else None
+        record = transport.record if transport is not None else None
+        receivers = self.receivers
+        by_rtx = self._receiver_by_rtx
+        stats = self.stats
+        events = self._events
+        unprotected = received = 0
+        try:
+            for data in datagrams:
+                if len(data) < 2 or not 128 <= data[0] <= 191:
+                    stats.dropped_malformed += 1
+                    continue
+                if 192 <= data[1] <= 223:
+                    self._receive_rtcp(data, now)
+                    continue
+                if unprotect is not None:
+                    try:
+                        data = unprotect(data)
+                    except srtp_error as exc:
+                        assert srtp is not None
+                        srtp._count(exc)
+                        stats.dropped_srtp += 1
+                        continue
+                    unprotected += 1
+                try:
+                    packet = parse(data)
+                    packet_route = route(packet)
+                    if tw_id is not None:
+                        values = packet._extensions  # decoded by parse (one-byte form)
+                        value = (packet.extensions if values is None else values).get(tw_id)
+                        if value is not None and len(value) == 2:
+                            record(int.from_bytes(value, "big"), now)  # type: ignore[misc]
+                except RtpParseError:
+                    stats.dropped_malformed += 1
+                    continue
+                received += 1
+                ssrc = packet.ssrc
+                receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
+                if receiver is None:
+                    receiver = self._new_receiver(packet, packet_route)
+                    if receiver is None:
+                        stats.dropped_unroutable += 1
+                        continue
+                try:
+                    receiver.receive(packet, now)
+                except RtpParseError:
+                    stats.dropped_malformed += 1
+                if receiver._events:
+                    events.extend(receiver._events)
+                    receiver._events.clear()
+        finally:
+            if srtp is not None:
+                srtp.stats.unprotected_rtp += unprotected
+            stats.rtp_received += received
+        if received and self._next_report is None:
+            self._schedule_report(now)
+        self._collect_feedback(now)
+
     def _receive_rtp(self, data: bytes, now: float) -> RtpReceiver | None:
         """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
         srtp = self.srtp
@@ -205,7 +281,8 @@ class MediaSession:
             feedback = self.transport_feedback
             tw_id = self.extensions.transport_wide_cc_id
             if feedback is not None and tw_id is not None:
-                value = packet.extensions.get(tw_id)
+                values = packet._extensions  # decoded by parse (one-byte form)
+                value = (packet.extensions if values is None else values).get(tw_id)
                 if value is not None and len(value) == 2:
                     feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
