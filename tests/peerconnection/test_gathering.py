@@ -10,7 +10,7 @@ import pytest
 
 from webrtc.ice.stun import AttributeType, MessageClass, Method, StunMessage
 from webrtc.peerconnection import RTCConfiguration, RTCIceServer, RTCPeerConnection
-from webrtc.peerconnection.transport import parse_stun_url
+from webrtc.peerconnection.peerconnection import stun_servers
 
 NAT_PORT_OFFSET = 1000
 
@@ -36,12 +36,15 @@ class FakeNatStunServer(asyncio.DatagramProtocol):
         self.transport.sendto(response.encode(fingerprint=True), addr)
 
 
-def test_parse_stun_url() -> None:
-    assert parse_stun_url("stun:stun.example.org") == ("stun.example.org", 3478)
-    assert parse_stun_url("stun:127.0.0.1:19302") == ("127.0.0.1", 19302)
-    assert parse_stun_url("stun:[::1]:3478") == ("::1", 3478)
-    assert parse_stun_url("turn:turn.example.org") is None
-    assert parse_stun_url("stun:host:notaport") is None
+def test_stun_servers_of_the_configuration() -> None:
+    config = RTCConfiguration(iceServers=[
+        RTCIceServer(urls=["stun:stun.example.org", "stun:127.0.0.1:19302"]),
+        RTCIceServer(urls="stun:[::1]:3478"),
+        RTCIceServer(urls="turn:turn.example.org", username="u", credential="p"),
+        RTCIceServer(urls=["stun:host:notaport", "stuns:secure.example.org"]),
+    ])
+    assert stun_servers(config) == [
+        ("stun.example.org", 3478), ("127.0.0.1", 19302), ("::1", 3478)]
 
 
 def test_srflx_candidates_from_two_servers_and_a_silent_one() -> None:

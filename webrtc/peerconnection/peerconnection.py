@@ -33,10 +33,10 @@ from typing import Any
 from webrtc.dtls import Certificate
 from webrtc.ice.agent import IceState
 from webrtc.ice.aio_turn import TurnServer
-from webrtc.ice.turn_url import parse_ice_server_urls
+from webrtc.ice.turn_url import IceServerUrl, TurnUrlError, parse_ice_server_urls
 from webrtc.peerconnection.datachannel import RTCDataChannel
 from webrtc.peerconnection.events import EventEmitter
-from webrtc.peerconnection.transport import BundleTransport, local_addresses, parse_stun_url
+from webrtc.peerconnection.transport import BundleTransport, local_addresses
 from webrtc.peerconnection.types import (
     InvalidAccessError,
     InvalidStateError,
@@ -63,6 +63,25 @@ def turn_servers(configuration: RTCConfiguration) -> list[TurnServer]:
             if url.is_turn:
                 assert server.username is not None and server.credential is not None
                 servers.append(TurnServer(url, server.username, server.credential))
+    return servers
+
+
+def stun_servers(configuration: RTCConfiguration) -> list[tuple[str, int]]:
+    """The ``stun:`` URLs of ``iceServers`` as (host, port), for server-reflexive
+    candidates; TURN URLs are :func:`turn_servers`' and others are skipped with
+    a warning (``stuns:``, STUN over TLS, is not used for gathering)."""
+    servers: list[tuple[str, int]] = []
+    for server in configuration.iceServers or []:
+        for text in server.url_list:
+            try:
+                url = IceServerUrl.parse(text)
+            except TurnUrlError as error:
+                logger.warning("ICE server URL not used: %s", error)
+                continue
+            if url.scheme == "stun":
+                servers.append((url.host, url.port))
+            elif not url.is_turn:
+                logger.warning("ICE server %s not used: only stun: and TURN servers are", text)
     return servers
 
 
@@ -324,14 +343,7 @@ class RTCPeerConnection(EventEmitter):
         self._set_state("iceGatheringState", "gathering", "icegatheringstatechange")
         config = self.configuration
         addresses = config.addresses if config.addresses is not None else local_addresses()
-        servers = []
-        for server in config.iceServers or []:
-            for url in server.url_list:
-                parsed = parse_stun_url(url)
-                if parsed is not None:
-                    servers.append(parsed)
-                elif not url.lower().startswith("turn"):  # TURN: the transport's relays
-                    logger.warning("ICE server %s not used: only STUN and TURN servers are", url)
+        servers = stun_servers(config)
         await self._transport.gather(addresses, config.portRange, servers, config.srflxTimeout)
         # Host candidates are in by now; wait a bounded time for srflx ones.
         done = self._gathered_event()

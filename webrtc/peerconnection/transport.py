@@ -105,24 +105,6 @@ def local_addresses() -> list[str]:
     return found or ice_aio.local_addresses(ipv6=False, include_loopback=True) or ["127.0.0.1"]
 
 
-def parse_stun_url(url: str) -> tuple[str, int] | None:
-    """``stun:host[:port]`` (RFC 7064) as (host, port); None for other schemes."""
-    scheme, _, rest = url.partition(":")
-    if scheme.lower() not in ("stun", "stuns") or not rest:
-        return None
-    rest = rest.split("?", 1)[0]
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        port_text = tail.removeprefix(":")
-    else:
-        host, _, port_text = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
-    try:
-        port = int(port_text) if port_text else 3478
-    except ValueError:
-        return None
-    return (host, port) if host else None
-
-
 class BundleTransport:
     """ICE + DTLS + SCTP for one BUNDLE group, over one ICE connection.
 
