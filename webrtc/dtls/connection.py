@@ -1315,7 +1315,7 @@ class DtlsConnection:
         if self._srtp_profile is not None:
             profile = self._srtp_profile
             material = self.export_keying_material(
-                _SRTP_LABEL, 2 * (profile.key_length + profile.salt_length))
+                _SRTP_LABEL, profile.keying_material_length)
         self._events.append(HandshakeComplete(
             is_client=self.is_client,
             cipher_suite=self._suite.suite,
