@@ -261,6 +261,12 @@ def test_get_stats_shapes() -> None:
         assert 0 < pair.currentRoundTripTime < 1.0
         assert report[pair.localCandidateId]["address"] == "127.0.0.1"
         assert len(report.of_type("certificate")) == 2
+        # Registered suite names and RFC 8122 fingerprints, as browsers report them.
+        assert transport.dtlsCipher == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+        local_fp = offerer.localDescription.sdp.split("a=fingerprint:sha-256 ")[1].split()[0]
+        remote_fp = answerer.localDescription.sdp.split("a=fingerprint:sha-256 ")[1].split()[0]
+        assert report[transport.localCertificateId].fingerprint == local_fp
+        assert report[transport.remoteCertificateId].fingerprint == remote_fp
         data = next(s for s in report.of_type("data-channel") if s.label == "test")
         assert data.messagesSent == 1 and data.bytesSent == 5000
         assert data.state == "open"

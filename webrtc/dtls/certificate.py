@@ -36,10 +36,7 @@ def certificate_fingerprint(der: bytes, algorithm: str = "sha-256") -> str:
     name = _FINGERPRINT_HASHES.get(algorithm.lower())
     if name is None:
         raise ValueError(f"unsupported fingerprint algorithm {algorithm!r}")
-    return hashlib.new(name, der).hexdigest().upper()
-
-
-def _format(hexdigest: str) -> str:
+    hexdigest = hashlib.new(name, der).hexdigest().upper()
     return ":".join(hexdigest[i : i + 2] for i in range(0, len(hexdigest), 2))
 
 
@@ -122,6 +119,6 @@ class Certificate:
     ) -> list[tuple[str, str]]:
         """SDP-ready ``(algorithm, "AA:BB:...")`` fingerprints (sha-256 by default)."""
         return [
-            (algorithm, _format(certificate_fingerprint(self.der, algorithm)))
+            (algorithm, certificate_fingerprint(self.der, algorithm))
             for algorithm in algorithms
         ]

@@ -32,6 +32,14 @@ class CipherSuite(IntEnum):
     ECDHE_RSA_CHACHA20_POLY1305_SHA256 = 0xCCA8
     ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 = 0xCCA9
 
+    @property
+    def iana_name(self) -> str:
+        """The registered name (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), as browsers
+        report it in W3C ``RTCTransportStats.dtlsCipher``."""
+        key_exchange, _, cipher = self.name.partition("_")
+        authentication, _, cipher = cipher.partition("_")
+        return f"TLS_{key_exchange}_{authentication}_WITH_{cipher}"
+
 
 EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
 

@@ -126,7 +126,7 @@ def collect_stats(pc: RTCPeerConnection) -> RTCStatsReport:
         iceLocalUsernameFragment=pc._ice_ufrag,
         dtlsState=pc._dtls_state, dtlsRole=("client" if transport.dtls_client else "server")
         if transport.dtls_client is not None else "unknown",
-        dtlsCipher=suite.name if suite is not None else None, tlsVersion="FEFD",
+        dtlsCipher=suite.iana_name if suite is not None else None, tlsVersion="FEFD",
         selectedCandidatePairId=selected_id, localCertificateId="CF-local",
         remoteCertificateId="CF-remote" if "CF-remote" in report else None))
     for channel in channels:
