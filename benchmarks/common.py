@@ -7,14 +7,16 @@ ratio. Figures are medians of several repeats.
 The timing helpers live here and nowhere else: :func:`rate` (one function),
 :func:`paired_rates` and :func:`paired_row` (ours and the baseline in
 alternating rounds), :func:`cached_pair` (two Row callables sharing one
-measurement), :func:`median_figure` and :func:`median_seconds`.
+measurement), :func:`median_figure`, :func:`async_median_figure`,
+:func:`async_paired_figures` (figures measured whole: transfers, setups) and
+:func:`median_seconds`.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -139,10 +141,31 @@ def paired_row(name: str, unit: str, ours: Callable[[], object],
                baseline_name=baseline_name, goal=goal)
 
 
-def median_figure(function: Callable[[], float], repeats: int = 3) -> float:
+def median_figure(function: Callable[[], float], repeats: int = 3,
+                  warm_up: Callable[[], object] | None = None) -> float:
     """Median of ``repeats`` runs of ``function``, which measures a figure
-    itself (a whole transfer, a connection setup...)."""
+    itself (a whole transfer, a connection setup...), after ``warm_up``."""
+    if warm_up is not None:
+        warm_up()
     return float(statistics.median(function() for _ in range(repeats)))
+
+
+async def async_median_figure(measure: Callable[[], Awaitable[float]], repeats: int) -> float:
+    """:func:`median_figure` for a coroutine function, all runs in the running loop."""
+    return float(statistics.median([await measure() for _ in range(repeats)]))
+
+
+async def async_paired_figures(ours: Callable[[], Awaitable[float]],
+                               baseline: Callable[[], Awaitable[float]],
+                               rounds: int) -> tuple[float, float]:
+    """Medians of figures measured by ``ours`` and ``baseline`` (coroutine
+    functions, e.g. one transfer each) in alternating rounds, as
+    :func:`paired_rates` does for plain functions."""
+    ours_figures, baseline_figures = [], []
+    for _ in range(rounds):
+        ours_figures.append(await ours())
+        baseline_figures.append(await baseline())
+    return float(statistics.median(ours_figures)), float(statistics.median(baseline_figures))
 
 
 def median_seconds(function: Callable[[], object], repeats: int = 5,
