@@ -120,6 +120,28 @@ def _our_sender() -> tuple[MediaSession, int]:
     return session, 0x1000
 
 
+def _our_receiver(material: bytes) -> MediaSession:
+    """A fresh receiving session for the VP8 stream of :func:`_our_sender`."""
+    session = MediaSession(
+        local_ssrc=0xB,
+        srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
+        extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
+    )
+    session.expect_media(
+        "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB, codec=Vp8Codec()),
+        (96,),
+    )
+    return session
+
+
+def _count_events(session: MediaSession) -> int:
+    """Drain the session's events (one per delivered frame here)."""
+    events = 0
+    while session.next_event() is not None:
+        events += 1
+    return events
+
+
 def rows() -> list[Row]:
     data = _packet_with_three_extensions()
     our_map = HeaderExtensionMap(PAIRS)
@@ -254,24 +276,13 @@ def rows() -> list[Row]:
         delivered = []
 
         def once() -> None:
-            session = MediaSession(
-                local_ssrc=0xB,
-                srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
-                extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
-            )
-            session.expect_media(
-                "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB,
-                                                     codec=Vp8Codec()), (96,)
-            )
+            session = _our_receiver(material)
             receive = session.receive_datagram
             now = 0.0
             for data in stream:
                 now += 0.0001
                 receive(data, now)
-            frames_out = 0
-            while session.next_event() is not None:
-                frames_out += 1
-            delivered.append(frames_out)
+            delivered.append(_count_events(session))
 
         result = rate(once, work=len(stream))
         assert delivered[-1] == FRAMES, delivered[-1]
@@ -287,24 +298,13 @@ def rows() -> list[Row]:
         delivered = []
 
         def once() -> None:
-            session = MediaSession(
-                local_ssrc=0xB,
-                srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
-                extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
-            )
-            session.expect_media(
-                "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB,
-                                                     codec=Vp8Codec()), (96,)
-            )
+            session = _our_receiver(material)
             receive = session.receive_datagrams
             now = 0.0
             for batch in batches:
                 now += 0.0006
                 receive(batch, now)
-            frames_out = 0
-            while session.next_event() is not None:
-                frames_out += 1
-            delivered.append(frames_out)
+            delivered.append(_count_events(session))
 
         result = rate(once, work=len(stream))
         assert delivered[-1] == FRAMES, delivered[-1]
