@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import struct
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from benchmarks.common import Row
+from benchmarks.common import Row, paired_row
 from webrtc.dtls import Certificate, DtlsConnection, DtlsState
 
 _RECORD_SIZE = 1200
@@ -27,45 +26,19 @@ _BATCH = 200
 _MB = _BATCH * _RECORD_SIZE / 1e6
 
 
-def _cpu_rates(ours: Callable[[], object], baseline: Callable[[], object], work: float,
-               repeats: int = 9, min_time: float = 0.1) -> tuple[float, float]:
-    """Median rates of ``ours`` and ``baseline``, measured alternately on CPU time.
+def _paired_row(name: str, unit: str, ours: Callable[[], object],
+                baseline: Callable[[], object], baseline_name: str, work: float,
+                goal: float | None = None) -> Row:
+    """:func:`benchmarks.common.paired_row` on CPU time, the same work both sides.
 
     The machine is shared by several busy processes: wall time of a pure-CPU
     loop then mostly measures the neighbours, and load swings within seconds.
     Measuring on this process's CPU time, and alternating the two functions
-    repeat by repeat, lets both see the same conditions.
+    round by round, lets both see the same conditions.
     """
-
-    def one(function: Callable[[], object]) -> float:
-        calls = 0
-        start = time.process_time()
-        elapsed = 0.0
-        while elapsed < min_time:
-            function()
-            calls += 1
-            elapsed = time.process_time() - start
-        return calls * work / elapsed
-
-    ours()
-    baseline()
-    pairs = [(one(ours), one(baseline)) for _ in range(repeats)]
-    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
-
-
-def _paired_row(name: str, unit: str, ours: Callable[[], object],
-                baseline: Callable[[], object], baseline_name: str, work: float,
-                goal: float | None = None) -> Row:
-    """A row whose two figures come from one alternating measurement."""
-    cache: list[tuple[float, float]] = []
-
-    def measure() -> tuple[float, float]:
-        if not cache:
-            cache.append(_cpu_rates(ours, baseline, work))
-        return cache[0]
-
-    return Row(name=name, unit=unit, ours=lambda: measure()[0],
-               baseline=lambda: measure()[1], baseline_name=baseline_name, goal=goal)
+    return paired_row(name, unit, ours, baseline, baseline_name, work_ours=work,
+                      work_baseline=work, clock=time.process_time, rounds=9, min_time=0.1,
+                      goal=goal)
 
 
 def _certificates() -> tuple[Certificate, Certificate]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.common import Row
+from benchmarks.common import Row, async_median_figure
 
 MIB = 1 << 20
 MESSAGE = 64 * 1024
@@ -168,9 +168,7 @@ def _median(measure: Callable[[Callable[[], tuple[Any, Callable[[], Any]]]], Any
             library: Callable[[], tuple[Any, Callable[[], Any]]], repeats: int,
             scale: float = 1.0) -> Callable[[], float]:
     def run() -> float:
-        async def many() -> list[float]:
-            return [await measure(library) for _ in range(repeats)]
-        return statistics.median(asyncio.run(many())) * scale
+        return asyncio.run(async_median_figure(lambda: measure(library), repeats)) * scale
     return run
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import time
 from collections.abc import Callable
 
 import pylibsrtp
 
 from benchmarks.common import Row
+from benchmarks.common import rate as common_rate
 from webrtc.rtp import RtpPacket, parse_rtcp
 from webrtc.rtp import extensions as ext
 from webrtc.rtp.codecs import Vp8Codec
@@ -38,38 +38,14 @@ FRAME_SIZE = 6000  # a 1.5 Mbit/s, 30 fps delta frame: 6 packets
 FRAMES = 50
 
 
-def rate(function: Callable[[], object], work: float = 1.0, repeats: int = 7,
-         min_time: float = 0.2) -> float:
-    """:func:`benchmarks.common.rate` on the process's CPU time.
+def rate(function: Callable[[], object], work: float = 1.0) -> float:
+    """:func:`benchmarks.common.rate` on the process's CPU time, 7 repeats.
 
     The machine is shared (load average near 9 on 2 cores while measuring):
     wall-clock rates of one function swing by 2-3x between runs, CPU time by a
-    few percent, and ours and the baseline get the same treatment. Reading the
-    CPU clock is a system call (~0.6 us, as long as half an RTP parse), so the
-    function runs in batches of at least 2 ms between two reads; one read per
-    call would add the same constant to both sides and squeeze their ratio.
+    few percent, and ours and the baseline get the same treatment.
     """
-    function()
-    batch = 1
-    while True:
-        start = time.process_time()
-        for _ in range(batch):
-            function()
-        if time.process_time() - start >= 0.002:
-            break
-        batch *= 2
-    rates = []
-    for _ in range(repeats):
-        calls = 0
-        start = time.process_time()
-        elapsed = 0.0
-        while elapsed < min_time:
-            for _ in range(batch):
-                function()
-            calls += batch
-            elapsed = time.process_time() - start
-        rates.append(calls * work / elapsed)
-    return statistics.median(rates)
+    return common_rate(function, work, clock=time.process_time, repeats=7, min_time=0.2)
 
 
 def _aiortc_map():  # type: ignore[no-untyped-def]
@@ -142,6 +118,28 @@ def _our_sender() -> tuple[MediaSession, int]:
     session.add_sender(RtpSender(0x1000, 96, 90000, codec=Vp8Codec(), mid="0",
                                  max_payload_size=MTU, rng=random.Random(2)))
     return session, 0x1000
+
+
+def _our_receiver(material: bytes) -> MediaSession:
+    """A fresh receiving session for the VP8 stream of :func:`_our_sender`."""
+    session = MediaSession(
+        local_ssrc=0xB,
+        srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
+        extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
+    )
+    session.expect_media(
+        "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB, codec=Vp8Codec()),
+        (96,),
+    )
+    return session
+
+
+def _count_events(session: MediaSession) -> int:
+    """Drain the session's events (one per delivered frame here)."""
+    events = 0
+    while session.next_event() is not None:
+        events += 1
+    return events
 
 
 def rows() -> list[Row]:
@@ -278,24 +276,13 @@ def rows() -> list[Row]:
         delivered = []
 
         def once() -> None:
-            session = MediaSession(
-                local_ssrc=0xB,
-                srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
-                extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
-            )
-            session.expect_media(
-                "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB,
-                                                     codec=Vp8Codec()), (96,)
-            )
+            session = _our_receiver(material)
             receive = session.receive_datagram
             now = 0.0
             for data in stream:
                 now += 0.0001
                 receive(data, now)
-            frames_out = 0
-            while session.next_event() is not None:
-                frames_out += 1
-            delivered.append(frames_out)
+            delivered.append(_count_events(session))
 
         result = rate(once, work=len(stream))
         assert delivered[-1] == FRAMES, delivered[-1]
@@ -311,24 +298,13 @@ def rows() -> list[Row]:
         delivered = []
 
         def once() -> None:
-            session = MediaSession(
-                local_ssrc=0xB,
-                srtp=SrtpSession.from_keying_material(PROFILE, material, is_client=False),
-                extensions=HeaderExtensionMap(PAIRS), rng=random.Random(3),
-            )
-            session.expect_media(
-                "0", lambda ssrc, route: RtpReceiver(ssrc, 90000, local_ssrc=0xB,
-                                                     codec=Vp8Codec()), (96,)
-            )
+            session = _our_receiver(material)
             receive = session.receive_datagrams
             now = 0.0
             for batch in batches:
                 now += 0.0006
                 receive(batch, now)
-            frames_out = 0
-            while session.next_event() is not None:
-                frames_out += 1
-            delivered.append(frames_out)
+            delivered.append(_count_events(session))
 
         result = rate(once, work=len(stream))
         assert delivered[-1] == FRAMES, delivered[-1]
@@ -384,18 +360,18 @@ def rows() -> list[Row]:
     receive_name = "rtp receive path: SRTP, parse, demux, jitter buf"
     batched_name = "rtp receive path, receive_datagrams per frame"
     return [
-        Row("rtp parse+serialize, 3 header extensions", "pkts/s", ours_rtp, aiortc_rtp,
+        Row("rtp parse+serialize, 3 header extensions", "pkts/s (CPU)", ours_rtp, aiortc_rtp,
             "aiortc RtpPacket", goal=3.0),
-        Row("rtcp SR+SDES compound parse", "pkts/s", ours_rtcp, aiortc_rtcp,
+        Row("rtcp SR+SDES compound parse", "pkts/s (CPU)", ours_rtcp, aiortc_rtcp,
             "aiortc RtcpPacket", goal=3.0),
-        Row(send_name, "pkts/s", ours_send, aiortc_send, "aiortc equivalent", goal=2.0),
-        Row(send_name, "pkts/s", ours_send, bare_protect, "bare pylibsrtp protect", goal=0.7),
-        Row(receive_name, "pkts/s", ours_receive, aiortc_receive, "aiortc equivalent",
+        Row(send_name, "pkts/s (CPU)", ours_send, aiortc_send, "aiortc equivalent", goal=2.0),
+        Row(send_name, "pkts/s (CPU)", ours_send, bare_protect, "bare pylibsrtp protect", goal=0.7),
+        Row(receive_name, "pkts/s (CPU)", ours_receive, aiortc_receive, "aiortc equivalent",
             goal=2.0),
-        Row(receive_name, "pkts/s", ours_receive, bare_unprotect, "bare pylibsrtp unprotect",
+        Row(receive_name, "pkts/s (CPU)", ours_receive, bare_unprotect, "bare pylibsrtp unprotect",
             goal=0.7),
-        Row(batched_name, "pkts/s", ours_receive_batched, aiortc_receive, "aiortc equivalent",
+        Row(batched_name, "pkts/s (CPU)", ours_receive_batched, aiortc_receive, "aiortc equivalent",
             goal=2.0),
-        Row(batched_name, "pkts/s", ours_receive_batched, bare_unprotect,
+        Row(batched_name, "pkts/s (CPU)", ours_receive_batched, bare_unprotect,
             "bare pylibsrtp unprotect", goal=0.7),
     ]

@@ -22,12 +22,11 @@ wall clock mostly measures their load.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.common import Row
+from benchmarks.common import Row, median_figure
 from webrtc.sctp import AssociationState, MessageReceived, SctpAssociation
 from webrtc.testing import Network
 
@@ -196,22 +195,21 @@ async def _aiortc_transfer(messages: int) -> float:
 
 
 def _median(function: Callable[..., float]) -> float:
-    function(32)  # warm up
-    return float(statistics.median(function() for _ in range(REPEATS)))
+    return median_figure(function, REPEATS, warm_up=lambda: function(32))
 
 
 def rows() -> list[Row]:
     return [
         Row(
             name="sctp 64KiB msgs in-memory (goal 150 MB/s)",
-            unit="MB/s",
+            unit="MB/s (CPU)",
             ours=lambda: _median(transfer_ours),
             baseline=lambda: _median(transfer_aiortc),
             baseline_name="aiortc RTCSctpTransport, in-memory DTLS stand-in",
         ),
         Row(
             name="sctp 64KiB msgs via webrtc.testing.Network",
-            unit="MB/s",
+            unit="MB/s (CPU)",
             ours=lambda: _median(transfer_simulated),
             baseline=None,
             baseline_name="-",

@@ -12,12 +12,10 @@ figure is the median of its rounds: a load change hits both alike.
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import Row
+from benchmarks.common import Row, paired_row, rate
 from webrtc.sdp import SessionDescription
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "sdp" / "corpus"
@@ -29,68 +27,29 @@ def largest_chromium_offer() -> Path:
     return max(CORPUS.glob("chromium-offer-*.sdp"), key=lambda path: path.stat().st_size)
 
 
-def _one_round(function: Callable[[], object]) -> float:
-    calls = 0
-    start = time.perf_counter()
-    elapsed = 0.0
-    while elapsed < ROUND_TIME:
-        function()
-        calls += 1
-        elapsed = time.perf_counter() - start
-    return calls / elapsed
-
-
-def interleaved_rates(ours: Callable[[], object],
-                      baseline: Callable[[], object]) -> tuple[float, float]:
-    """Median calls/s of each function over alternating rounds."""
-    ours()
-    baseline()
-    ours_rates, baseline_rates = [], []
-    for _ in range(ROUNDS):
-        ours_rates.append(_one_round(ours))
-        baseline_rates.append(_one_round(baseline))
-    return statistics.median(ours_rates), statistics.median(baseline_rates)
-
-
 def _row(path: Path) -> Row:
     text = path.read_bytes().decode("utf-8")
     if str(SessionDescription.parse(text)) != text:
         raise AssertionError(f"{path.name} does not round-trip")
-    results: dict[str, float] = {}
 
     def ours_once() -> str:
         return str(SessionDescription.parse(text))
 
-    def measure() -> None:
-        try:
-            from aiortc import sdp as aiortc_sdp
-        except ImportError:
-            results["ours"] = interleaved_rates(ours_once, ours_once)[0]
-            results["baseline"] = 0.0
-            return
+    name = f"sdp parse+str {path.name} ({len(text)} B)"
+    try:
+        from aiortc import sdp as aiortc_sdp
+    except ImportError:
+        return Row(name=name, unit="ops/s",
+                   ours=lambda: rate(ours_once, repeats=ROUNDS, min_time=ROUND_TIME),
+                   baseline=lambda: 0.0, baseline_name="aiortc.sdp (interleaved rounds)",
+                   goal=1.0)
 
-        def baseline_once() -> str:
-            return str(aiortc_sdp.SessionDescription.parse(text))
+    def baseline_once() -> str:
+        return str(aiortc_sdp.SessionDescription.parse(text))
 
-        results["ours"], results["baseline"] = interleaved_rates(ours_once, baseline_once)
-
-    def ours() -> float:
-        measure()
-        return results["ours"]
-
-    def baseline() -> float:
-        if "baseline" not in results:
-            measure()
-        return results["baseline"]
-
-    return Row(
-        name=f"sdp parse+str {path.name} ({len(text)} B)",
-        unit="ops/s",
-        ours=ours,
-        baseline=baseline,
-        baseline_name="aiortc.sdp (interleaved rounds)",
-        goal=1.0,
-    )
+    return paired_row(name, "ops/s", ours_once, baseline_once,
+                      "aiortc.sdp (interleaved rounds)", clock=time.perf_counter,
+                      rounds=ROUNDS, min_time=ROUND_TIME, goal=1.0)
 
 
 def rows() -> list[Row]:

@@ -3,9 +3,9 @@ serialized, parsed and verified; ours against ``aioice.stun`` in the same run.""
 
 from __future__ import annotations
 
-import statistics
+import time
 
-from benchmarks.common import Row, rate
+from benchmarks.common import Row, median_figure, paired_row
 from webrtc.ice.stun import AttributeType, MessageClass, Method, StunMessage
 
 _KEY = b"4Rn9mGbjHoHCMHYV8cT1yWWc"
@@ -44,44 +44,12 @@ def _aioice() -> None:
         raise AssertionError("verification failed")
 
 
-def _interleaved(rounds: int = 9, min_time: float = 0.1) -> tuple[float, float]:
-    """Median rates of ours and aioice, measured in alternating rounds.
-
-    The machine is shared: alternating short rounds exposes both sides to
-    the same load, where measuring one side after the other would not.
-    """
-    ours: list[float] = []
-    theirs: list[float] = []
-    for _ in range(rounds):
-        ours.append(rate(_ours, repeats=1, min_time=min_time))
-        theirs.append(rate(_aioice, repeats=1, min_time=min_time))
-    return statistics.median(ours), statistics.median(theirs)
-
-
-_RESULT: dict[str, float] = {}
-
-
-def _measure_ours() -> float:
-    _RESULT["ours"], _RESULT["aioice"] = _interleaved()
-    return _RESULT["ours"]
-
-
-def _measure_aioice() -> float:
-    if "aioice" not in _RESULT:
-        _measure_ours()
-    return _RESULT.pop("aioice")
-
-
 def rows() -> list[Row]:
+    # wall clock, ours and aioice in alternating rounds: the machine is shared,
+    # and alternating short rounds exposes both sides to the same load
     return [
-        Row(
-            name="stun binding request MI+FP build/parse/verify",
-            unit="msg/s",
-            ours=_measure_ours,
-            baseline=_measure_aioice,
-            baseline_name="aioice.stun",
-            goal=2.0,
-        )
+        paired_row("stun binding request MI+FP build/parse/verify", "msg/s", _ours, _aioice,
+                   "aioice.stun", clock=time.perf_counter, rounds=9, min_time=0.1, goal=2.0)
     ]
 
 
@@ -97,7 +65,6 @@ _WINDOW = 48
 
 async def _ours_throughput() -> float:
     import asyncio
-    import time
 
     from webrtc.ice.aio import IceConnection
 
@@ -133,7 +100,6 @@ async def _ours_throughput() -> float:
 
 async def _aioice_throughput() -> float:
     import asyncio
-    import time
 
     import aioice
     import aioice.ice
@@ -179,7 +145,7 @@ def _throughput(which: str) -> float:
     import asyncio
 
     function = _ours_throughput if which == "ours" else _aioice_throughput
-    return statistics.median(asyncio.run(function()) for _ in range(3))
+    return median_figure(lambda: asyncio.run(function()), repeats=3)
 
 
 rows_stun = rows

@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Row
+from benchmarks.common import Row, async_paired_figures, cached_pair
 from webrtc.ice.aio_turn import AioTurnClient
 from webrtc.testing.turn_coturn import Coturn, start_coturn
 
@@ -194,29 +193,20 @@ async def _run_both(direction: str) -> tuple[float, float]:
     server = _coturn()
     ours = await _prepare(_ours, server, loop)
     theirs = await _prepare(_aioice, server, loop)
-    results: tuple[list[float], list[float]] = ([], [])
     try:
-        for _ in range(_REPEATS):
-            for side, prepared in enumerate((ours, theirs)):
-                peer, counter, send, _ = prepared
-                results[side].append(await _round(peer, counter, send, direction))
+        return await async_paired_figures(
+            lambda: _round(ours[0], ours[1], ours[2], direction),
+            lambda: _round(theirs[0], theirs[1], theirs[2], direction),
+            _REPEATS,
+        )
     finally:
         for peer, _, _, close in (ours, theirs):
             await close()
             peer.close()
-    return statistics.median(results[0]), statistics.median(results[1])
 
 
-_cache: dict[str, tuple[float, float]] = {}
-
-
-def _measure(direction: str, side: int) -> Callable[[], float]:
-    def measure() -> float:
-        if direction not in _cache:
-            _cache[direction] = asyncio.run(_run_both(direction))
-        return _cache[direction][side]
-
-    return measure
+def _measure(direction: str) -> tuple[Callable[[], float], Callable[[], float]]:
+    return cached_pair(lambda: asyncio.run(_run_both(direction)))
 
 
 _DC_BYTES = 16 << 20
@@ -302,23 +292,11 @@ async def _relayed_channel_throughput(library: str) -> float:
 
 
 def _data_channel_pair() -> tuple[float, float]:
-    async def run() -> tuple[float, float]:
-        results: tuple[list[float], list[float]] = ([], [])
-        for _ in range(_DC_REPEATS):
-            results[0].append(await _relayed_channel_throughput("ours"))
-            results[1].append(await _relayed_channel_throughput("aiortc"))
-        return statistics.median(results[0]), statistics.median(results[1])
-
-    return asyncio.run(run())
-
-
-def _measure_data_channel(side: int) -> Callable[[], float]:
-    def measure() -> float:
-        if "data-channel" not in _cache:
-            _cache["data-channel"] = _data_channel_pair()
-        return _cache["data-channel"][side]
-
-    return measure
+    return asyncio.run(async_paired_figures(
+        lambda: _relayed_channel_throughput("ours"),
+        lambda: _relayed_channel_throughput("aiortc"),
+        _DC_REPEATS,
+    ))
 
 
 def rows() -> list[Row]:
@@ -328,27 +306,30 @@ def rows() -> list[Row]:
             file=sys.stderr,
         )
         return []
+    data_channel_ours, data_channel_aiortc = cached_pair(_data_channel_pair)
+    to_peer_ours, to_peer_aioice = _measure("to-peer")
+    to_client_ours, to_client_aioice = _measure("to-client")
     return [
         Row(
             name="turn: data channel relay-only via coturn/udp",
             unit="MB/s",
-            ours=_measure_data_channel(0),
-            baseline=_measure_data_channel(1),
+            ours=data_channel_ours,
+            baseline=data_channel_aiortc,
             baseline_name="aiortc",
             goal=3.0,
         ),
         Row(
             name="turn relay via coturn, client->peer 1200 B",
             unit="MB/s",
-            ours=_measure("to-peer", 0),
-            baseline=_measure("to-peer", 1),
+            ours=to_peer_ours,
+            baseline=to_peer_aioice,
             baseline_name="aioice.turn",
         ),
         Row(
             name="turn relay via coturn, peer->client 1200 B",
             unit="MB/s",
-            ours=_measure("to-client", 0),
-            baseline=_measure("to-client", 1),
+            ours=to_client_ours,
+            baseline=to_client_aioice,
             baseline_name="aioice.turn",
         ),
     ]
