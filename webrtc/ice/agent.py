@@ -81,6 +81,8 @@ _ICE_CONTROLLED = int(A.ICE_CONTROLLED)
 _USE_CANDIDATE = int(A.USE_CANDIDATE)
 _XOR_MAPPED_ADDRESS = int(A.XOR_MAPPED_ADDRESS)
 
+# RFC 8445 section 6.1.2.5: the checklist is limited (100 pairs by default).
+MAX_PAIRS = 100
 TYPE_PREFERENCES = {"host": 126, "prflx": 110, "srflx": 100, "relay": 0}
 _ICE_CHARS = string.ascii_letters + string.digits + "+/"
 
@@ -291,6 +293,7 @@ class IceAgent:
         self._now = 0.0
         self._next_check: float | None = None
         self._last_check = float("-inf")
+        self._prflx_turn_taken = False  # the last check was a triggered prflx one
         self._nomination_deadline: float | None = None
 
         self.selected_pair: CandidatePair | None = None
@@ -303,6 +306,7 @@ class IceAgent:
         self._outgoing: list[tuple[SocketId, Address, bytes]] = []
         self._events: deque[object] = deque()
         self.dropped = 0  # datagrams dropped: malformed, unauthenticated, unknown source
+        self.evicted_pairs = 0  # pairs dropped to make room in a full checklist
 
     # -- helpers ----------------------------------------------------------------
     def _random_text(self, length: int) -> str:
@@ -455,7 +459,7 @@ class IceAgent:
         route = (socket_id, (remote.address, remote.port))
         if route in self._pairs_by_route:
             return self._pairs_by_route[route]
-        if len(self.pairs) >= 100:  # RFC 8445 section 6.1.2.5 limit
+        if len(self.pairs) >= MAX_PAIRS and not self._evict_for(remote):
             return None
         pair = CandidatePair(local, remote, socket_id, self._pair_priority(local, remote))
         foundation = pair.foundation
@@ -475,6 +479,64 @@ class IceAgent:
         if self._started:
             self._schedule_checks(None)
         return pair
+
+    def _evict_for(self, remote: Candidate) -> bool:
+        """Make room in a full checklist for a pair with ``remote``; True if done.
+
+        RFC 8445 section 6.1.2.5 caps the checklist, and leaves which pairs to
+        drop to the implementation. Peer-reflexive remote candidates come from
+        any authenticated check, so a single captured check replayed from many
+        source addresses could fill the list and lock out a candidate the peer
+        signals later (RFC 8838 trickle). The victim, lowest priority first:
+
+        - a failed pair (never the selected one): any new pair may take its
+          slot, so failed peer-reflexive pairs do not hold the cap forever;
+        - for a signalled remote candidate only, a peer-reflexive pair that
+          is neither selected, nominated, succeeded, nor asked by the peer
+          to be nominated (USE-CANDIDATE).
+
+        A valid (succeeded) or nominated pair is never evicted.
+        """
+        selected = self.selected_pair
+        failed = [p for p in self.pairs if p.state is PairState.FAILED and p is not selected]
+        if failed:
+            self._remove_pair(min(failed, key=lambda p: p.priority))
+            return True
+        if remote.type == "prflx":
+            return False
+        unproven = [
+            p
+            for p in self.pairs
+            if p.remote.type == "prflx"
+            and p is not selected
+            and not p.nominated
+            and not p.use_candidate_received
+            and p.state is not PairState.SUCCEEDED
+        ]
+        if not unproven:
+            return False
+        self._remove_pair(min(unproven, key=lambda p: p.priority))
+        return True
+
+    def _remove_pair(self, pair: CandidatePair) -> None:
+        """Forget a pair: its check, its route and a remote candidate only it used."""
+        self.pairs.remove(pair)
+        route = pair.route
+        if self._pairs_by_route.get(route) is pair:
+            del self._pairs_by_route[route]
+        if pair.transaction_id:
+            self._transactions.pop(pair.transaction_id, None)
+        pair.transaction = None
+        pair.transaction_id = b""
+        pair.state = PairState.FAILED
+        if pair in self._triggered:
+            self._triggered.remove(pair)
+        if self.selected_pair is None or self.selected_pair.route != route:
+            self.valid_routes.discard(route)
+        remote = pair.remote
+        if remote.type == "prflx" and not any(p.remote is remote for p in self.pairs):
+            self.remote_candidates = [c for c in self.remote_candidates if c is not remote]
+        self.evicted_pairs += 1
 
     def start(self, now: float) -> None:
         """Begin connectivity checks (pairs already formed, or trickled later)."""
@@ -541,26 +603,53 @@ class IceAgent:
             pair.requests_sent += 1
 
     def _next_pair_to_check(self) -> tuple[CandidatePair, bool] | None:
+        if self._prflx_turn_taken and not self._nominated_selected:
+            # Fairness between the triggered queue and signalled candidates:
+            # after a triggered check of a peer-reflexive pair, a queued
+            # nomination or check of a signalled pair, else an ordinary check
+            # of a signalled pair, goes first. RFC 8445 section 6.1.4.2
+            # serves triggered checks first, but a check replayed from many
+            # addresses would then starve every signalled pair of Ta slots
+            # (section 14.1 leaves pacing policy to the agent within Ta).
+            self._prflx_turn_taken = False
+            for queued in self._triggered:
+                if queued.nominate_pending or queued.remote.type != "prflx":
+                    self._triggered.remove(queued)
+                    if queued in self._pairs_by_route.values() or queued is self.selected_pair:
+                        return queued, queued.nominate_pending
+                    break
+            ordinary = self._next_ordinary(signalled_only=True)
+            if ordinary is not None:
+                return ordinary, False
         while self._triggered:
             pair = self._triggered.popleft()
             if pair in self._pairs_by_route.values() or pair is self.selected_pair:
+                self._prflx_turn_taken = pair.remote.type == "prflx" and not pair.nominate_pending
                 return pair, pair.nominate_pending
         if self._nominated_selected:
             return None
-        for pair in self.pairs:
+        ordinary = self._next_ordinary(signalled_only=False)
+        return (ordinary, False) if ordinary is not None else None
+
+    def _next_ordinary(self, signalled_only: bool) -> CandidatePair | None:
+        """The ordinary check to send next (RFC 8445 section 6.1.4.2)."""
+        pairs = (
+            [p for p in self.pairs if p.remote.type != "prflx"] if signalled_only else self.pairs
+        )
+        for pair in pairs:
             if pair.state is PairState.WAITING:
-                return pair, False
+                return pair
         active = {
             p.foundation
             for p in self.pairs
             if p.state in (PairState.WAITING, PairState.IN_PROGRESS)
         }
-        for pair in self.pairs:
+        for pair in pairs:
             if pair.state is PairState.FROZEN and pair.foundation not in active:
-                return pair, False
-        for pair in self.pairs:
+                return pair
+        for pair in pairs:
             if pair.state is PairState.FROZEN:
-                return pair, False
+                return pair
         return None
 
     def _trigger(self, pair: CandidatePair, nominate: bool = False) -> None:
