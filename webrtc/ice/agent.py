@@ -191,6 +191,10 @@ class CandidatePair:
     responses_sent: int = 0
     responses_received: int = 0
     current_round_trip_time: float | None = None  # from unretransmitted checks
+    # The remote candidate was learned from the peer's check (peer-reflexive,
+    # RFC 8445 section 7.3.1.3), not signalled: anyone holding one captured
+    # check can make such pairs, so they are the first to give way.
+    learned: bool = False
 
     @property
     def foundation(self) -> str:
@@ -430,6 +434,7 @@ class IceAgent:
                     for pair in self.pairs:
                         if pair.remote is known:
                             pair.remote = candidate
+                            pair.learned = False
                             pair.priority = self._pair_priority(pair.local, candidate)
                     if self.selected_pair is not None and self.selected_pair.remote is known:
                         self.selected_pair.remote = candidate
@@ -452,16 +457,17 @@ class IceAgent:
         return pair_priority(remote.priority, local.priority)
 
     def _add_pair(
-        self, local: Candidate, socket_id: SocketId, remote: Candidate
+        self, local: Candidate, socket_id: SocketId, remote: Candidate, learned: bool = False
     ) -> CandidatePair | None:
         if (":" in local.address) != (":" in remote.address):
             return None
         route = (socket_id, (remote.address, remote.port))
         if route in self._pairs_by_route:
             return self._pairs_by_route[route]
-        if len(self.pairs) >= MAX_PAIRS and not self._evict_for(remote):
+        if len(self.pairs) >= MAX_PAIRS and not self._evict_for(learned):
             return None
         pair = CandidatePair(local, remote, socket_id, self._pair_priority(local, remote))
+        pair.learned = learned
         foundation = pair.foundation
         busy = any(
             other.foundation == foundation
@@ -480,8 +486,8 @@ class IceAgent:
             self._schedule_checks(None)
         return pair
 
-    def _evict_for(self, remote: Candidate) -> bool:
-        """Make room in a full checklist for a pair with ``remote``; True if done.
+    def _evict_for(self, learned: bool) -> bool:
+        """Make room in a full checklist for one more pair; True if done.
 
         RFC 8445 section 6.1.2.5 caps the checklist, and leaves which pairs to
         drop to the implementation. Peer-reflexive remote candidates come from
@@ -502,12 +508,12 @@ class IceAgent:
         if failed:
             self._remove_pair(min(failed, key=lambda p: p.priority))
             return True
-        if remote.type == "prflx":
+        if learned:
             return False
         unproven = [
             p
             for p in self.pairs
-            if p.remote.type == "prflx"
+            if p.learned
             and p is not selected
             and not p.nominated
             and not p.use_candidate_received
@@ -534,7 +540,7 @@ class IceAgent:
         if self.selected_pair is None or self.selected_pair.route != route:
             self.valid_routes.discard(route)
         remote = pair.remote
-        if remote.type == "prflx" and not any(p.remote is remote for p in self.pairs):
+        if pair.learned and not any(p.remote is remote for p in self.pairs):
             self.remote_candidates = [c for c in self.remote_candidates if c is not remote]
         self.evicted_pairs += 1
 
@@ -613,7 +619,7 @@ class IceAgent:
             # (section 14.1 leaves pacing policy to the agent within Ta).
             self._prflx_turn_taken = False
             for queued in self._triggered:
-                if queued.nominate_pending or queued.remote.type != "prflx":
+                if queued.nominate_pending or not queued.learned:
                     self._triggered.remove(queued)
                     if queued in self._pairs_by_route.values() or queued is self.selected_pair:
                         return queued, queued.nominate_pending
@@ -624,7 +630,7 @@ class IceAgent:
         while self._triggered:
             pair = self._triggered.popleft()
             if pair in self._pairs_by_route.values() or pair is self.selected_pair:
-                self._prflx_turn_taken = pair.remote.type == "prflx" and not pair.nominate_pending
+                self._prflx_turn_taken = pair.learned and not pair.nominate_pending
                 return pair, pair.nominate_pending
         if self._nominated_selected:
             return None
@@ -634,7 +640,7 @@ class IceAgent:
     def _next_ordinary(self, signalled_only: bool) -> CandidatePair | None:
         """The ordinary check to send next (RFC 8445 section 6.1.4.2)."""
         pairs = (
-            [p for p in self.pairs if p.remote.type != "prflx"] if signalled_only else self.pairs
+            [p for p in self.pairs if not p.learned] if signalled_only else self.pairs
         )
         for pair in pairs:
             if pair.state is PairState.WAITING:
@@ -783,7 +789,7 @@ class IceAgent:
         pair = self._pairs_by_route.get(route)
         if pair is None:
             remote = self._remote_by_address(remote_address)
-            learned = remote is None
+            learned = remote is None or any(p.learned and p.remote is remote for p in self.pairs)
             if remote is None:
                 priority = request.get_int(_PRIORITY) or candidate_priority("prflx")
                 remote = Candidate(
@@ -795,7 +801,7 @@ class IceAgent:
                     port=remote_address[1],
                     type="prflx",
                 )
-            pair = self._add_pair(base, socket_id, remote)
+            pair = self._add_pair(base, socket_id, remote, learned)
             if pair is None:
                 if self.selected_pair is not None and self.selected_pair.route == route:
                     pair = self.selected_pair
@@ -805,7 +811,8 @@ class IceAgent:
                     # grow the remote candidates and valid routes without bound.
                     self.dropped += 1
                     return
-            if learned:
+            if not any(known is remote for known in self.remote_candidates):
+                # New, or forgotten with the last pair evicted just now.
                 self.remote_candidates.append(remote)
         # RFC 8445 section 12: be ready for data on any pair the peer checked
         # (its DTLS may start before our own check of this pair succeeds).
