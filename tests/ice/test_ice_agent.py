@@ -748,3 +748,30 @@ def test_failed_peer_reflexive_pairs_free_their_slots() -> None:
     remote_addresses = {(c.address, c.port) for c in b.agent.remote_candidates}
     assert remote_addresses == {p.remote_address for p in b.agent.pairs}
     exchange_data(network, a, b)
+
+
+def test_learned_pair_budget_and_configurable_limit_under_a_flood() -> None:
+    # Opt-in policy: at most 5 pairs learned from checks per second, and a
+    # checklist of 20 (RFC 8445 section 6.1.2.5: the limit is configurable).
+    # A one-shot flood then takes 5 slots, not the whole list, and the real
+    # peer, known to B only through its checks, connects.
+    network, a, b, _ = make_pair(to_b=lambda c: None)
+    b.agent.learned_pair_limit = (5, 1.0)
+    b.agent.max_pairs = 20
+    gather(a)
+    gather(b)
+    network.run(lambda: b.agent.remote_ufrag is not None)
+    b.agent.start(network.now)
+    dropped = b.agent.dropped
+    replay_flood(network, authentic_check(a.agent, b.agent), B_SOCKETS[1])
+    network.advance(0.05)
+    assert len(b.agent.pairs) == 5 and len(b.agent.remote_candidates) == 5
+    assert len(b.agent.valid_routes) == 5
+    assert b.agent.dropped - dropped == 115
+    network.advance(1.0)
+    a.agent.start(network.now)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    selected = b.agent.selected_pair
+    assert selected is not None and selected.remote_address in set(A_SOCKETS.values())
+    assert len(b.agent.pairs) <= 20
+    exchange_data(network, a, b)

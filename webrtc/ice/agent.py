@@ -81,7 +81,9 @@ _ICE_CONTROLLED = int(A.ICE_CONTROLLED)
 _USE_CANDIDATE = int(A.USE_CANDIDATE)
 _XOR_MAPPED_ADDRESS = int(A.XOR_MAPPED_ADDRESS)
 
-# RFC 8445 section 6.1.2.5: the checklist is limited (100 pairs by default).
+# RFC 8445 section 6.1.2.5: the checklist is limited ("The default limit of
+# candidate pairs for the checklist set is 100, but the value MUST be
+# configurable"): IceAgent(max_pairs=...).
 MAX_PAIRS = 100
 TYPE_PREFERENCES = {"host": 126, "prflx": 110, "srflx": 100, "relay": 0}
 _ICE_CHARS = string.ascii_letters + string.digits + "+/"
@@ -248,6 +250,8 @@ class IceAgent:
         consent_retry: float = 1.0,
         check_max_rto: float | None = 1.6,
         nomination_attempts: int = 3,
+        max_pairs: int = MAX_PAIRS,
+        learned_pair_limit: tuple[int, float] | None = None,
     ) -> None:
         self._rng = rng if rng is not None else random.SystemRandom()
         self.role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
@@ -279,6 +283,16 @@ class IceAgent:
         self.check_max_rto = check_max_rto
         self.nomination_attempts = nomination_attempts
         self._failure_deadline: float | None = None
+        self.max_pairs = max_pairs
+        # At most ``count`` new pairs learned from checks (peer-reflexive)
+        # per ``interval`` seconds, or no limit. RFC 8445 section 7.3.1.3
+        # says to learn peer-reflexive candidates but not how many; section
+        # 19.5.1 warns of checks used to make an agent send traffic to third
+        # parties. Beyond the budget the check is still answered (the peer's
+        # own check succeeds) but no pair, candidate or route is recorded.
+        self.learned_pair_limit = learned_pair_limit
+        self._learned_window_start = float("-inf")
+        self._learned_in_window = 0
 
         self.state = IceState.NEW
         self._local: list[_LocalEntry] = []
@@ -464,7 +478,7 @@ class IceAgent:
         route = (socket_id, (remote.address, remote.port))
         if route in self._pairs_by_route:
             return self._pairs_by_route[route]
-        if len(self.pairs) >= MAX_PAIRS and not self._evict_for(learned):
+        if len(self.pairs) >= self.max_pairs and not self._evict_for(learned):
             return None
         pair = CandidatePair(local, remote, socket_id, self._pair_priority(local, remote))
         pair.learned = learned
@@ -801,14 +815,18 @@ class IceAgent:
                     port=remote_address[1],
                     type="prflx",
                 )
-            pair = self._add_pair(base, socket_id, remote, learned)
+            if learned and not self._learned_budget(now):
+                pair = None
+            else:
+                pair = self._add_pair(base, socket_id, remote, learned)
             if pair is None:
                 if self.selected_pair is not None and self.selected_pair.route == route:
                     pair = self.selected_pair
                 else:
-                    # No room for another pair (the section 6.1.2.5 limit): a
-                    # check replayed from ever new source addresses must not
-                    # grow the remote candidates and valid routes without bound.
+                    # No room for another pair (the section 6.1.2.5 limit, or
+                    # the learned-pair budget): a check replayed from ever new
+                    # source addresses must not grow the remote candidates and
+                    # valid routes without bound.
                     self.dropped += 1
                     return
             if not any(known is remote for known in self.remote_candidates):
@@ -829,6 +847,19 @@ class IceAgent:
                 self._nominate(pair, now)
         elif pair.state is not PairState.IN_PROGRESS:
             self._trigger(pair)
+
+    def _learned_budget(self, now: float) -> bool:
+        """Take one unit of the learned-pair budget (``learned_pair_limit``)."""
+        if self.learned_pair_limit is None:
+            return True
+        count, interval = self.learned_pair_limit
+        if now >= self._learned_window_start + interval:
+            self._learned_window_start = now
+            self._learned_in_window = 0
+        if self._learned_in_window >= count:
+            return False
+        self._learned_in_window += 1
+        return True
 
     def _switch_role(self, role: IceRole) -> None:
         self.role = role
