@@ -29,6 +29,15 @@ selected, consent freshness (RFC 7675) runs on it: a binding request every
 5 s (randomized +/-20 %), state ``disconnected`` when no response came for
 ``disconnected_timeout`` and ``failed`` when consent expired (30 s).
 
+The checklist holds at most ``max_pairs`` pairs (RFC 8445 section 6.1.2.5).
+When it is full, a failed pair gives way to any new pair, and a pair learned
+from a check (peer-reflexive) that is neither valid, nominated nor selected
+gives way to a pair of a signalled candidate; triggered checks of learned
+pairs alternate with checks of signalled pairs, so that one authenticated
+check replayed from many addresses can neither lock out a candidate trickled
+later nor take all the Ta slots. ``learned_pair_limit`` optionally bounds how
+many learned pairs are made per interval.
+
 Simplifications, documented: one component (WebRTC multiplexes RTP and RTCP
 and bundles media, RFC 8843/5761), UDP only; a valid pair is the pair that
 was checked (the mapped address only decides whether a local peer-reflexive
@@ -531,6 +540,8 @@ class IceAgent:
             and p is not selected
             and not p.nominated
             and not p.use_candidate_received
+            and not p.nominate_pending
+            and not p.use_candidate_in_flight
             and p.state is not PairState.SUCCEEDED
         ]
         if not unproven:
