@@ -16,6 +16,7 @@ from webrtc.ice.agent import (
     IceRole,
     IceState,
     LocalCandidateGathered,
+    PairState,
     PayloadReceived,
     SelectedPairChanged,
     candidate_priority,
@@ -775,3 +776,94 @@ def test_learned_pair_budget_and_configurable_limit_under_a_flood() -> None:
     assert selected is not None and selected.remote_address in set(A_SOCKETS.values())
     assert len(b.agent.pairs) <= 20
     exchange_data(network, a, b)
+
+
+_CHECKLIST_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("flood"), st.integers(1, 60)),
+        st.tuples(st.just("trickle"), st.integers(1, 8)),
+        st.tuples(st.just("answer"), st.integers(1, 10)),
+        st.tuples(st.just("tick"), st.integers(1, 40)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ops=_CHECKLIST_OPS, max_pairs=st.sampled_from([10, 100]))
+def test_full_checklist_invariants_under_floods_trickles_and_answers(
+    ops: list[tuple[str, int]], max_pairs: int
+) -> None:
+    """Bounded, consistent, and nothing valid, nominated or selected evicted."""
+    peer_pwd = "peerpasswordpeerpassword"
+    agent = IceAgent(True, rng=random.Random(3), max_pairs=max_pairs)
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    agent.set_remote_credentials("peer", peer_pwd)
+    agent.start(0.0)
+    now, sources, trickled = 0.0, 0, 0
+    sent: list[tuple[Address, bytes]] = []
+
+    def check_from(address: Address) -> None:
+        request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+        request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+        request.add(AttributeType.PRIORITY, candidate_priority("prflx"))
+        request.add(AttributeType.ICE_CONTROLLED, 1)
+        data = request.encode(agent.local_pwd.encode(), fingerprint=True)
+        agent.receive_datagram(data, now, 1, address)
+
+    for op, amount in ops:
+        before = {pair: (pair.state, pair.nominated) for pair in agent.pairs}
+        selected_before = agent.selected_pair
+        if op == "flood":
+            for _ in range(amount):
+                sources += 1
+                check_from((f"10.66.{sources // 250}.{sources % 250 + 1}", 40000))
+        elif op == "trickle":
+            for _ in range(amount):
+                trickled += 1
+                agent.add_remote_candidate(
+                    Candidate("7", 1, "udp", candidate_priority("host"), "10.77.0.1",
+                              1000 + trickled, "host")
+                )
+        elif op == "answer":
+            # The peer answers some checks (and so validates those pairs).
+            for address, data in sent[:amount]:
+                request = StunMessage.parse(data)
+                response = StunMessage(
+                    Method.BINDING, MessageClass.SUCCESS, request.transaction_id
+                )
+                response.add(AttributeType.XOR_MAPPED_ADDRESS, ("10.0.0.1", 4000))
+                agent.receive_datagram(
+                    response.encode(peer_pwd.encode(), fingerprint=True), now, 1, address
+                )
+            del sent[:amount]
+        else:
+            now += amount * 0.05
+            agent.handle_timer(now)
+        sent.extend(
+            (address, data)
+            for _, address, data in agent.datagrams_to_send(now)
+            if StunMessage.parse(data).message_class == MessageClass.REQUEST
+        )
+
+        pairs = agent.pairs
+        assert len(pairs) <= max_pairs
+        assert set(agent._pairs_by_route.values()) == set(pairs)
+        assert len(agent._pairs_by_route) == len(pairs)
+        remotes = {(c.address, c.port) for c in agent.remote_candidates}
+        assert {p.remote_address for p in pairs} <= remotes
+        assert len(agent.remote_candidates) <= max_pairs + trickled
+        learned_remotes = {(c.address, c.port) for c in agent.remote_candidates
+                           if c.type == "prflx"}
+        assert learned_remotes <= {p.remote_address for p in pairs}
+        assert agent.valid_routes <= {p.route for p in pairs} | (
+            {agent.selected_pair.route} if agent.selected_pair is not None else set()
+        )
+        if agent.selected_pair is not None:
+            assert agent.selected_pair in pairs
+        if op != "tick":  # only timers may fail a pair; nothing else removes a good one
+            for pair, (state, nominated_before) in before.items():
+                if pair not in pairs:
+                    assert state is not PairState.SUCCEEDED and not nominated_before
+                    assert pair is not selected_before
