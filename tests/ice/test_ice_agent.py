@@ -16,6 +16,7 @@ from webrtc.ice.agent import (
     IceRole,
     IceState,
     LocalCandidateGathered,
+    PairState,
     PayloadReceived,
     SelectedPairChanged,
     candidate_priority,
@@ -622,3 +623,247 @@ def test_payload_is_accepted_on_a_route_whose_check_was_answered(started: bool) 
     payloads = [e for e in iter(agent.next_event, None) if isinstance(e, PayloadReceived)]
     assert payloads == [PayloadReceived(record, 1, peer)]
     assert agent.dropped == dropped + 3
+
+
+# -- a full checklist under a replayed-check flood (RFC 8445 section 6.1.2.5) --
+
+
+def authentic_check(sender: IceAgent, target: IceAgent) -> bytes:
+    """A connectivity check exactly as ``sender`` would send it to ``target``."""
+    request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(range(12)))
+    request.add(AttributeType.USERNAME, f"{target.local_ufrag}:{sender.local_ufrag}")
+    request.add(AttributeType.PRIORITY, candidate_priority("prflx"))
+    role = AttributeType.ICE_CONTROLLING if sender.controlling else AttributeType.ICE_CONTROLLED
+    request.add(role, sender.tie_breaker)
+    return request.encode(target.local_pwd.encode(), fingerprint=True)
+
+
+def replay_flood(network: Network, data: bytes, target: Address, count: int = 120) -> None:
+    """Replay one check from ``count`` source addresses nobody answers from."""
+    for index in range(count):
+        network.send((f"10.66.{index // 250}.{index % 250 + 1}", 40000 + index), target, data)
+
+
+Address = tuple[str, int]
+
+
+def test_trickled_candidate_is_paired_and_checked_despite_a_replay_flood() -> None:
+    # B (the victim, controlling) first hears of A only through A's checks;
+    # A's candidates are trickled late. Before they come, one authentic check
+    # of A is replayed from 120 addresses: the checklist fills with 100
+    # peer-reflexive pairs to the attacker, and A's own checks find no room.
+    withheld: list[Candidate] = []
+
+    def hold(candidate: Candidate) -> None:
+        withheld.append(candidate)
+
+    network, a, b, _ = make_pair(a_controlling=False, b_controlling=True, to_b=hold)
+    gather(a)
+    gather(b)
+    network.run(lambda: b.agent.remote_ufrag is not None and a.agent.remote_ufrag is not None)
+    b.agent.start(network.now)
+    replay_flood(network, authentic_check(a.agent, b.agent), B_SOCKETS[1])
+    network.run(lambda: len(b.agent.pairs) == 100, timeout=1.0)
+    assert all(p.remote.type == "prflx" for p in b.agent.pairs)
+    a.agent.start(network.now)
+    network.advance(0.5)
+    assert b.agent.selected_pair is None
+    assert len(b.agent.pairs) == 100 and len(b.agent.remote_candidates) == 100
+    a_addresses = set(A_SOCKETS.values())
+
+    # The trickled candidates evict unproven peer-reflexive pairs, and their
+    # checks are not queued behind the ~100 triggered checks to the attacker
+    # (which alone would take 100 x Ta = 5 s).
+    trickled_at = network.now
+    for candidate in withheld:
+        b.agent.add_remote_candidate(candidate)
+    assert len(b.agent.pairs) == 100
+    signalled = [p for p in b.agent.pairs if p.remote.type == "host"]
+    assert len(signalled) == len(A_SOCKETS) * len(B_SOCKETS)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    assert network.now - trickled_at < 1.5
+    selected = b.agent.selected_pair
+    assert selected is not None and selected.remote_address in a_addresses
+    assert b.agent.evicted_pairs >= len(signalled)
+    assert len(b.agent.pairs) <= 100 and len(b.agent.remote_candidates) <= 100
+    same_route(a, b)
+    exchange_data(network, a, b)
+
+
+def test_selected_and_valid_pairs_are_never_evicted() -> None:
+    # B learns A only as peer-reflexive (A's candidates are withheld), so its
+    # selected, nominated pair is itself peer-reflexive: the most exposed case.
+    network, a, b, _ = make_pair(to_b=lambda c: None)
+    gather(a)
+    gather(b)
+    start(network, a, b)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    network.advance(1.0)
+    selected = b.agent.selected_pair
+    assert selected is not None and selected.remote.type == "prflx"
+    valid = [p for p in b.agent.pairs if p.state.value == "succeeded"]
+    assert selected in valid
+    replay_flood(network, authentic_check(a.agent, b.agent), B_SOCKETS[1], count=150)
+    network.advance(0.05)
+    assert len(b.agent.pairs) == 100
+    # Far more signalled candidates than the checklist holds: every
+    # unproven peer-reflexive pair goes, the valid ones stay.
+    for index in range(120):
+        b.agent.add_remote_candidate(
+            Candidate("9", 1, "udp", candidate_priority("host"), "10.77.0.1", 6000 + index, "host")
+        )
+    assert len(b.agent.pairs) == 100
+    assert b.agent.selected_pair is selected and selected in b.agent.pairs
+    assert all(pair in b.agent.pairs for pair in valid)
+    assert not any(
+        p.remote.type == "prflx" and p.state.value != "succeeded" for p in b.agent.pairs
+    )
+    assert selected.route in b.agent.valid_routes
+    exchange_data(network, a, b)
+    assert b.agent.selected_pair is selected
+
+
+def test_failed_peer_reflexive_pairs_free_their_slots() -> None:
+    # The flood fills B's checklist; its checks to the attacker's addresses
+    # fail. Those failed pairs must not hold the cap: A, whose candidates B
+    # never receives, must still reach B through its peer-reflexive checks.
+    network, a, b, _ = make_pair(a_controlling=True, b_controlling=False, to_b=lambda c: None)
+    b.agent.check_rto, b.agent.check_rc = 0.05, 2
+    gather(a)
+    gather(b)
+    network.run(lambda: b.agent.remote_ufrag is not None)
+    b.agent.start(network.now)
+    replay_flood(network, authentic_check(a.agent, b.agent), B_SOCKETS[1])
+    network.run(lambda: len(b.agent.pairs) == 100, timeout=1.0)
+    network.run(
+        lambda: all(p.state.value == "failed" for p in b.agent.pairs), timeout=10.0
+    )
+    assert len(b.agent.pairs) == 100
+    a.agent.start(network.now)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    selected = b.agent.selected_pair
+    assert selected is not None and selected.remote_address in set(A_SOCKETS.values())
+    assert len(b.agent.pairs) <= 100 and len(b.agent.remote_candidates) <= 100
+    assert len(b.agent.valid_routes) <= 100
+    # The evicted attacker pairs took their candidates and routes with them.
+    remote_addresses = {(c.address, c.port) for c in b.agent.remote_candidates}
+    assert remote_addresses == {p.remote_address for p in b.agent.pairs}
+    exchange_data(network, a, b)
+
+
+def test_learned_pair_budget_and_configurable_limit_under_a_flood() -> None:
+    # Opt-in policy: at most 5 pairs learned from checks per second, and a
+    # checklist of 20 (RFC 8445 section 6.1.2.5: the limit is configurable).
+    # A one-shot flood then takes 5 slots, not the whole list, and the real
+    # peer, known to B only through its checks, connects.
+    network, a, b, _ = make_pair(to_b=lambda c: None)
+    b.agent.learned_pair_limit = (5, 1.0)
+    b.agent.max_pairs = 20
+    gather(a)
+    gather(b)
+    network.run(lambda: b.agent.remote_ufrag is not None)
+    b.agent.start(network.now)
+    dropped = b.agent.dropped
+    replay_flood(network, authentic_check(a.agent, b.agent), B_SOCKETS[1])
+    network.advance(0.05)
+    assert len(b.agent.pairs) == 5 and len(b.agent.remote_candidates) == 5
+    assert len(b.agent.valid_routes) == 5
+    assert b.agent.dropped - dropped == 115
+    network.advance(1.0)
+    a.agent.start(network.now)
+    network.run(lambda: connected(a, b) and nominated(a, b), timeout=10.0)
+    selected = b.agent.selected_pair
+    assert selected is not None and selected.remote_address in set(A_SOCKETS.values())
+    assert len(b.agent.pairs) <= 20
+    exchange_data(network, a, b)
+
+
+_CHECKLIST_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("flood"), st.integers(1, 60)),
+        st.tuples(st.just("trickle"), st.integers(1, 8)),
+        st.tuples(st.just("answer"), st.integers(1, 10)),
+        st.tuples(st.just("tick"), st.integers(1, 40)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ops=_CHECKLIST_OPS, max_pairs=st.sampled_from([10, 100]))
+def test_full_checklist_invariants_under_floods_trickles_and_answers(
+    ops: list[tuple[str, int]], max_pairs: int
+) -> None:
+    """Bounded, consistent, and nothing valid, nominated or selected evicted."""
+    peer_pwd = "peerpasswordpeerpassword"
+    agent = IceAgent(True, rng=random.Random(3), max_pairs=max_pairs)
+    agent.add_local_candidate(1, "10.0.0.1", 4000)
+    agent.set_remote_credentials("peer", peer_pwd)
+    agent.start(0.0)
+    now, sources, trickled = 0.0, 0, 0
+    sent: list[tuple[Address, bytes]] = []
+
+    def check_from(address: Address) -> None:
+        request = StunMessage(Method.BINDING, MessageClass.REQUEST, bytes(12))
+        request.add(AttributeType.USERNAME, f"{agent.local_ufrag}:peer")
+        request.add(AttributeType.PRIORITY, candidate_priority("prflx"))
+        request.add(AttributeType.ICE_CONTROLLED, 1)
+        data = request.encode(agent.local_pwd.encode(), fingerprint=True)
+        agent.receive_datagram(data, now, 1, address)
+
+    for op, amount in ops:
+        before = {pair: (pair.state, pair.nominated) for pair in agent.pairs}
+        selected_before = agent.selected_pair
+        if op == "flood":
+            for _ in range(amount):
+                sources += 1
+                check_from((f"10.66.{sources // 250}.{sources % 250 + 1}", 40000))
+        elif op == "trickle":
+            for _ in range(amount):
+                trickled += 1
+                agent.add_remote_candidate(
+                    Candidate("7", 1, "udp", candidate_priority("host"), "10.77.0.1",
+                              1000 + trickled, "host")
+                )
+        elif op == "answer":
+            # The peer answers some checks (and so validates those pairs).
+            for address, data in sent[:amount]:
+                request = StunMessage.parse(data)
+                response = StunMessage(
+                    Method.BINDING, MessageClass.SUCCESS, request.transaction_id
+                )
+                response.add(AttributeType.XOR_MAPPED_ADDRESS, ("10.0.0.1", 4000))
+                agent.receive_datagram(
+                    response.encode(peer_pwd.encode(), fingerprint=True), now, 1, address
+                )
+            del sent[:amount]
+        else:
+            now += amount * 0.05
+            agent.handle_timer(now)
+        sent.extend(
+            (address, data)
+            for _, address, data in agent.datagrams_to_send(now)
+            if StunMessage.parse(data).message_class == MessageClass.REQUEST
+        )
+
+        pairs = agent.pairs
+        assert len(pairs) <= max_pairs
+        assert set(agent._pairs_by_route.values()) == set(pairs)
+        assert len(agent._pairs_by_route) == len(pairs)
+        remotes = {(c.address, c.port) for c in agent.remote_candidates}
+        assert {p.remote_address for p in pairs} <= remotes
+        assert len(agent.remote_candidates) <= max_pairs + trickled
+        learned_remotes = {(c.address, c.port) for c in agent.remote_candidates
+                           if c.type == "prflx"}
+        assert learned_remotes <= {p.remote_address for p in pairs}
+        assert agent.valid_routes <= {p.route for p in pairs} | (
+            {agent.selected_pair.route} if agent.selected_pair is not None else set()
+        )
+        if agent.selected_pair is not None:
+            assert agent.selected_pair in pairs
+        if op != "tick":  # only timers may fail a pair; nothing else removes a good one
+            for pair, (state, nominated_before) in before.items():
+                if pair not in pairs:
+                    assert state is not PairState.SUCCEEDED and not nominated_before
+                    assert pair is not selected_before

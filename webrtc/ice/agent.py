@@ -29,6 +29,15 @@ selected, consent freshness (RFC 7675) runs on it: a binding request every
 5 s (randomized +/-20 %), state ``disconnected`` when no response came for
 ``disconnected_timeout`` and ``failed`` when consent expired (30 s).
 
+The checklist holds at most ``max_pairs`` pairs (RFC 8445 section 6.1.2.5).
+When it is full, a failed pair gives way to any new pair, and a pair learned
+from a check (peer-reflexive) that is neither valid, nominated nor selected
+gives way to a pair of a signalled candidate; triggered checks of learned
+pairs alternate with checks of signalled pairs, so that one authenticated
+check replayed from many addresses can neither lock out a candidate trickled
+later nor take all the Ta slots. ``learned_pair_limit`` optionally bounds how
+many learned pairs are made per interval.
+
 Simplifications, documented: one component (WebRTC multiplexes RTP and RTCP
 and bundles media, RFC 8843/5761), UDP only; a valid pair is the pair that
 was checked (the mapped address only decides whether a local peer-reflexive
@@ -81,6 +90,10 @@ _ICE_CONTROLLED = int(A.ICE_CONTROLLED)
 _USE_CANDIDATE = int(A.USE_CANDIDATE)
 _XOR_MAPPED_ADDRESS = int(A.XOR_MAPPED_ADDRESS)
 
+# RFC 8445 section 6.1.2.5: the checklist is limited ("The default limit of
+# candidate pairs for the checklist set is 100, but the value MUST be
+# configurable"): IceAgent(max_pairs=...).
+MAX_PAIRS = 100
 TYPE_PREFERENCES = {"host": 126, "prflx": 110, "srflx": 100, "relay": 0}
 _ICE_CHARS = string.ascii_letters + string.digits + "+/"
 
@@ -189,6 +202,10 @@ class CandidatePair:
     responses_sent: int = 0
     responses_received: int = 0
     current_round_trip_time: float | None = None  # from unretransmitted checks
+    # The remote candidate was learned from the peer's check (peer-reflexive,
+    # RFC 8445 section 7.3.1.3), not signalled: anyone holding one captured
+    # check can make such pairs, so they are the first to give way.
+    learned: bool = False
 
     @property
     def foundation(self) -> str:
@@ -242,6 +259,8 @@ class IceAgent:
         consent_retry: float = 1.0,
         check_max_rto: float | None = 1.6,
         nomination_attempts: int = 3,
+        max_pairs: int = MAX_PAIRS,
+        learned_pair_limit: tuple[int, float] | None = None,
     ) -> None:
         self._rng = rng if rng is not None else random.SystemRandom()
         self.role = IceRole.CONTROLLING if controlling else IceRole.CONTROLLED
@@ -273,6 +292,16 @@ class IceAgent:
         self.check_max_rto = check_max_rto
         self.nomination_attempts = nomination_attempts
         self._failure_deadline: float | None = None
+        self.max_pairs = max_pairs
+        # At most ``count`` new pairs learned from checks (peer-reflexive)
+        # per ``interval`` seconds, or no limit. RFC 8445 section 7.3.1.3
+        # says to learn peer-reflexive candidates but not how many; section
+        # 19.5.1 warns of checks used to make an agent send traffic to third
+        # parties. Beyond the budget the check is still answered (the peer's
+        # own check succeeds) but no pair, candidate or route is recorded.
+        self.learned_pair_limit = learned_pair_limit
+        self._learned_window_start = float("-inf")
+        self._learned_in_window = 0
 
         self.state = IceState.NEW
         self._local: list[_LocalEntry] = []
@@ -291,6 +320,7 @@ class IceAgent:
         self._now = 0.0
         self._next_check: float | None = None
         self._last_check = float("-inf")
+        self._prflx_turn_taken = False  # the last check was a triggered prflx one
         self._nomination_deadline: float | None = None
 
         self.selected_pair: CandidatePair | None = None
@@ -303,6 +333,7 @@ class IceAgent:
         self._outgoing: list[tuple[SocketId, Address, bytes]] = []
         self._events: deque[object] = deque()
         self.dropped = 0  # datagrams dropped: malformed, unauthenticated, unknown source
+        self.evicted_pairs = 0  # pairs dropped to make room in a full checklist
 
     # -- helpers ----------------------------------------------------------------
     def _random_text(self, length: int) -> str:
@@ -426,6 +457,7 @@ class IceAgent:
                     for pair in self.pairs:
                         if pair.remote is known:
                             pair.remote = candidate
+                            pair.learned = False
                             pair.priority = self._pair_priority(pair.local, candidate)
                     if self.selected_pair is not None and self.selected_pair.remote is known:
                         self.selected_pair.remote = candidate
@@ -448,16 +480,17 @@ class IceAgent:
         return pair_priority(remote.priority, local.priority)
 
     def _add_pair(
-        self, local: Candidate, socket_id: SocketId, remote: Candidate
+        self, local: Candidate, socket_id: SocketId, remote: Candidate, learned: bool = False
     ) -> CandidatePair | None:
         if (":" in local.address) != (":" in remote.address):
             return None
         route = (socket_id, (remote.address, remote.port))
         if route in self._pairs_by_route:
             return self._pairs_by_route[route]
-        if len(self.pairs) >= 100:  # RFC 8445 section 6.1.2.5 limit
+        if len(self.pairs) >= self.max_pairs and not self._evict_for(learned):
             return None
         pair = CandidatePair(local, remote, socket_id, self._pair_priority(local, remote))
+        pair.learned = learned
         foundation = pair.foundation
         busy = any(
             other.foundation == foundation
@@ -475,6 +508,66 @@ class IceAgent:
         if self._started:
             self._schedule_checks(None)
         return pair
+
+    def _evict_for(self, learned: bool) -> bool:
+        """Make room in a full checklist for one more pair; True if done.
+
+        RFC 8445 section 6.1.2.5 caps the checklist, and leaves which pairs to
+        drop to the implementation. Peer-reflexive remote candidates come from
+        any authenticated check, so a single captured check replayed from many
+        source addresses could fill the list and lock out a candidate the peer
+        signals later (RFC 8838 trickle). The victim, lowest priority first:
+
+        - a failed pair (never the selected one): any new pair may take its
+          slot, so failed peer-reflexive pairs do not hold the cap forever;
+        - for a signalled remote candidate only, a peer-reflexive pair that
+          is neither selected, nominated, succeeded, nor asked by the peer
+          to be nominated (USE-CANDIDATE).
+
+        A valid (succeeded) or nominated pair is never evicted.
+        """
+        selected = self.selected_pair
+        failed = [p for p in self.pairs if p.state is PairState.FAILED and p is not selected]
+        if failed:
+            self._remove_pair(min(failed, key=lambda p: p.priority))
+            return True
+        if learned:
+            return False
+        unproven = [
+            p
+            for p in self.pairs
+            if p.learned
+            and p is not selected
+            and not p.nominated
+            and not p.use_candidate_received
+            and not p.nominate_pending
+            and not p.use_candidate_in_flight
+            and p.state is not PairState.SUCCEEDED
+        ]
+        if not unproven:
+            return False
+        self._remove_pair(min(unproven, key=lambda p: p.priority))
+        return True
+
+    def _remove_pair(self, pair: CandidatePair) -> None:
+        """Forget a pair: its check, its route and a remote candidate only it used."""
+        self.pairs.remove(pair)
+        route = pair.route
+        if self._pairs_by_route.get(route) is pair:
+            del self._pairs_by_route[route]
+        if pair.transaction_id:
+            self._transactions.pop(pair.transaction_id, None)
+        pair.transaction = None
+        pair.transaction_id = b""
+        pair.state = PairState.FAILED
+        if pair in self._triggered:
+            self._triggered.remove(pair)
+        if self.selected_pair is None or self.selected_pair.route != route:
+            self.valid_routes.discard(route)
+        remote = pair.remote
+        if pair.learned and not any(p.remote is remote for p in self.pairs):
+            self.remote_candidates = [c for c in self.remote_candidates if c is not remote]
+        self.evicted_pairs += 1
 
     def start(self, now: float) -> None:
         """Begin connectivity checks (pairs already formed, or trickled later)."""
@@ -541,26 +634,53 @@ class IceAgent:
             pair.requests_sent += 1
 
     def _next_pair_to_check(self) -> tuple[CandidatePair, bool] | None:
+        if self._prflx_turn_taken and not self._nominated_selected:
+            # Fairness between the triggered queue and signalled candidates:
+            # after a triggered check of a peer-reflexive pair, a queued
+            # nomination or check of a signalled pair, else an ordinary check
+            # of a signalled pair, goes first. RFC 8445 section 6.1.4.2
+            # serves triggered checks first, but a check replayed from many
+            # addresses would then starve every signalled pair of Ta slots
+            # (section 14.1 leaves pacing policy to the agent within Ta).
+            self._prflx_turn_taken = False
+            for queued in self._triggered:
+                if queued.nominate_pending or not queued.learned:
+                    self._triggered.remove(queued)
+                    if queued in self._pairs_by_route.values() or queued is self.selected_pair:
+                        return queued, queued.nominate_pending
+                    break
+            ordinary = self._next_ordinary(signalled_only=True)
+            if ordinary is not None:
+                return ordinary, False
         while self._triggered:
             pair = self._triggered.popleft()
             if pair in self._pairs_by_route.values() or pair is self.selected_pair:
+                self._prflx_turn_taken = pair.learned and not pair.nominate_pending
                 return pair, pair.nominate_pending
         if self._nominated_selected:
             return None
-        for pair in self.pairs:
+        ordinary = self._next_ordinary(signalled_only=False)
+        return (ordinary, False) if ordinary is not None else None
+
+    def _next_ordinary(self, signalled_only: bool) -> CandidatePair | None:
+        """The ordinary check to send next (RFC 8445 section 6.1.4.2)."""
+        pairs = (
+            [p for p in self.pairs if not p.learned] if signalled_only else self.pairs
+        )
+        for pair in pairs:
             if pair.state is PairState.WAITING:
-                return pair, False
+                return pair
         active = {
             p.foundation
             for p in self.pairs
             if p.state in (PairState.WAITING, PairState.IN_PROGRESS)
         }
-        for pair in self.pairs:
+        for pair in pairs:
             if pair.state is PairState.FROZEN and pair.foundation not in active:
-                return pair, False
-        for pair in self.pairs:
+                return pair
+        for pair in pairs:
             if pair.state is PairState.FROZEN:
-                return pair, False
+                return pair
         return None
 
     def _trigger(self, pair: CandidatePair, nominate: bool = False) -> None:
@@ -694,7 +814,7 @@ class IceAgent:
         pair = self._pairs_by_route.get(route)
         if pair is None:
             remote = self._remote_by_address(remote_address)
-            learned = remote is None
+            learned = remote is None or any(p.learned and p.remote is remote for p in self.pairs)
             if remote is None:
                 priority = request.get_int(_PRIORITY) or candidate_priority("prflx")
                 remote = Candidate(
@@ -706,17 +826,22 @@ class IceAgent:
                     port=remote_address[1],
                     type="prflx",
                 )
-            pair = self._add_pair(base, socket_id, remote)
+            if learned and not self._learned_budget(now):
+                pair = None
+            else:
+                pair = self._add_pair(base, socket_id, remote, learned)
             if pair is None:
                 if self.selected_pair is not None and self.selected_pair.route == route:
                     pair = self.selected_pair
                 else:
-                    # No room for another pair (the section 6.1.2.5 limit): a
-                    # check replayed from ever new source addresses must not
-                    # grow the remote candidates and valid routes without bound.
+                    # No room for another pair (the section 6.1.2.5 limit, or
+                    # the learned-pair budget): a check replayed from ever new
+                    # source addresses must not grow the remote candidates and
+                    # valid routes without bound.
                     self.dropped += 1
                     return
-            if learned:
+            if not any(known is remote for known in self.remote_candidates):
+                # New, or forgotten with the last pair evicted just now.
                 self.remote_candidates.append(remote)
         # RFC 8445 section 12: be ready for data on any pair the peer checked
         # (its DTLS may start before our own check of this pair succeeds).
@@ -733,6 +858,19 @@ class IceAgent:
                 self._nominate(pair, now)
         elif pair.state is not PairState.IN_PROGRESS:
             self._trigger(pair)
+
+    def _learned_budget(self, now: float) -> bool:
+        """Take one unit of the learned-pair budget (``learned_pair_limit``)."""
+        if self.learned_pair_limit is None:
+            return True
+        count, interval = self.learned_pair_limit
+        if now >= self._learned_window_start + interval:
+            self._learned_window_start = now
+            self._learned_in_window = 0
+        if self._learned_in_window >= count:
+            return False
+        self._learned_in_window += 1
+        return True
 
     def _switch_role(self, role: IceRole) -> None:
         self.role = role
