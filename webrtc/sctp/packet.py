@@ -142,6 +142,12 @@ def _chunk(ctype: int, flags: int, value: bytes) -> bytes:
     return CHUNK_HEADER.pack(ctype, flags, length) + value + _PADDING[length & 3]
 
 
+def _data_flags(immediate: bool, unordered: bool, beginning: bool, end: bool) -> int:
+    """The I, U, B, E flags of DATA and I-DATA (RFC 9260 3.3.1, RFC 8260 2.1)."""
+    return (8 if immediate else 0) | (4 if unordered else 0) | (2 if beginning else 0) | (
+        1 if end else 0)
+
+
 # -- chunks ----------------------------------------------------------------
 
 
@@ -162,12 +168,7 @@ class DataChunk:
 
     @property
     def flags(self) -> int:
-        return (
-            (8 if self.immediate else 0)
-            | (4 if self.unordered else 0)
-            | (2 if self.beginning else 0)
-            | (1 if self.end else 0)
-        )
+        return _data_flags(self.immediate, self.unordered, self.beginning, self.end)
 
     def __bytes__(self) -> bytes:
         length = 16 + len(self.user_data)
@@ -207,12 +208,7 @@ class IDataChunk:
 
     @property
     def flags(self) -> int:
-        return (
-            (8 if self.immediate else 0)
-            | (4 if self.unordered else 0)
-            | (2 if self.beginning else 0)
-            | (1 if self.end else 0)
-        )
+        return _data_flags(self.immediate, self.unordered, self.beginning, self.end)
 
     def __bytes__(self) -> bytes:
         length = 20 + len(self.user_data)
