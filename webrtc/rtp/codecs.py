@@ -78,6 +78,32 @@ class G711Codec(_SinglePacketAudio):
     """RFC 3551 PCMU/PCMA: one octet per sample."""
 
 
+# RFC 7741 §4.2: the descriptor's length once its X byte is known: 2 octets,
+# plus one each for I (picture ID, one more when its M bit is set), L
+# (TL0PICIDX) and T or K (TID/Y/KEYIDX). Indexed by the X byte.
+_VP8_EXTENDED_SIZE = tuple(
+    2 + bool(x & 0x80) + bool(x & 0x40) + bool(x & 0x30) for x in range(256)
+)
+
+
+def _vp8_descriptor_size(payload: bytes) -> int:
+    try:
+        if not payload[0] & 0x80:
+            size = 1
+        else:
+            extended = payload[1]
+            size = _VP8_EXTENDED_SIZE[extended]
+            if extended & 0x80 and payload[2] & 0x80:
+                size += 1
+    except IndexError:
+        raise RtpParseError(
+            "empty VP8 payload" if not payload else "VP8 descriptor truncated"
+        ) from None
+    if size > len(payload):
+        raise RtpParseError("VP8 descriptor truncated")
+    return size
+
+
 class Vp8Codec:
     """RFC 7741 VP8 payload descriptor, with a 15-bit picture ID (M=1)."""
 
@@ -104,26 +130,7 @@ class Vp8Codec:
     @staticmethod
     def descriptor_size(payload: bytes) -> int:
         """RFC 7741 §4.2: length of the payload descriptor."""
-        n = len(payload)
-        if n < 1:
-            raise RtpParseError("empty VP8 payload")
-        size = 1
-        if payload[0] & 0x80:
-            if n < 2:
-                raise RtpParseError("VP8 descriptor truncated")
-            ext = payload[1]
-            size = 2
-            if ext & 0x80:  # I: picture ID
-                if n < 3:
-                    raise RtpParseError("VP8 descriptor truncated")
-                size += 2 if payload[2] & 0x80 else 1
-            if ext & 0x40:  # L: TL0PICIDX
-                size += 1
-            if ext & 0x30:  # T or K: TID/Y/KEYIDX
-                size += 1
-        if size > n:
-            raise RtpParseError("VP8 descriptor truncated")
-        return size
+        return _vp8_descriptor_size(payload)
 
     @staticmethod
     def picture_id_of(payload: bytes) -> int | None:
@@ -140,7 +147,8 @@ class Vp8Codec:
             raise RtpParseError("no VP8 payloads")
         if not self.is_frame_start(payloads[0]):
             raise RtpParseError("VP8 frame does not start with S=1, PID=0")
-        return b"".join(p[self.descriptor_size(p) :] for p in payloads)
+        size_of = _vp8_descriptor_size
+        return b"".join([p[size_of(p) :] for p in payloads])
 
     def is_frame_start(self, payload: bytes) -> bool:
         return len(payload) > 0 and payload[0] & 0x1F == 0x10
@@ -149,7 +157,7 @@ class Vp8Codec:
         if not payloads or not self.is_frame_start(payloads[0]):
             return False
         first = payloads[0]
-        size = self.descriptor_size(first)
+        size = _vp8_descriptor_size(first)
         # RFC 7741 §4.3: the P bit of the VP8 payload header is 0 on key frames.
         return len(first) > size and not first[size] & 0x01
 

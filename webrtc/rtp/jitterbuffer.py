@@ -21,10 +21,10 @@ from webrtc.rtp.errors import RtpParseError
 __all__ = ["AssembledFrame", "JitterBuffer", "LostFrames"]
 
 
-@dataclass(frozen=True)
-class AssembledFrame:
+class AssembledFrame(NamedTuple):
     """A complete frame. ``noticed`` is when the buffer first knew of any of its
-    packets (arrival, or detection of a gap it fell in)."""
+    packets (arrival, or detection of a gap it fell in). Immutable; a named
+    tuple because one is built per frame on the receive path."""
 
     timestamp: int
     first_sequence: int
@@ -51,7 +51,7 @@ class _Slot(NamedTuple):
     arrival: float
 
 
-_new_slot = tuple.__new__  # NamedTuple construction without argument parsing
+_new_slot = _new_frame = tuple.__new__  # NamedTuple construction without argument parsing
 
 
 class JitterBuffer:
@@ -79,16 +79,48 @@ class JitterBuffer:
         self, sequence: int, timestamp: int, marker: bool, payload: bytes, now: float
     ) -> None:
         """Add a packet (``sequence`` is the extended, unwrapped number)."""
-        if self._next is None:
+        slots = self._slots
+        start = self._next
+        # Fast path, the common case of a stream arriving in order: the packet
+        # continues the head frame's verified run, or begins the frame after the
+        # one just emitted (whose start is then known: it follows that frame's
+        # end). The general path below reaches the same state, only slower.
+        if (
+            not self.single_packet_frames
+            and sequence not in slots
+            and not self._lost
+            and len(slots) < self.capacity
+            and start is not None
+        ):
+            scanned = self._scanned
+            if sequence == scanned + 1 and scanned >= start:
+                if timestamp == slots[start].timestamp:
+                    slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
+                    if marker:
+                        self._emit(start, sequence)
+                        if slots:
+                            self._advance()
+                    elif sequence + 1 in slots:
+                        self._advance()
+                    else:
+                        self._scanned = sequence
+                    return
+            elif sequence == start and not slots and (self.frames_assembled or self.frames_lost):
+                slots[sequence] = _new_slot(_Slot, (timestamp, marker, payload, now))
+                if marker:
+                    self._emit(start, sequence)
+                else:
+                    self._scanned = sequence
+                return
+        if start is None:
             self._next = sequence
-        elif sequence < self._next:
+        elif sequence < start:
             if self.frames_assembled or self.frames_lost:
                 self.packets_late += 1
                 return
             # nothing emitted yet: the stream's first packets may arrive out of order
             self._next = sequence
             self._scanned = -1
-        slots = self._slots
         if sequence in slots:
             return
         if self._lost:
@@ -105,7 +137,7 @@ class JitterBuffer:
             and not self.single_packet_frames
             and timestamp == slots[start].timestamp
         ):
-            # the next packet of the head frame's verified run (the common case)
+            # the next packet of the head frame's verified run
             if not marker:
                 if sequence + 1 not in slots:
                     self._scanned = sequence
@@ -244,25 +276,28 @@ class JitterBuffer:
         return True
 
     def _emit(self, start: int, end: int) -> None:
-        slots = self._slots
-        taken = [slots.pop(s) for s in range(start, end + 1)]
-        payloads = [s.payload for s in taken]
-        noticed = min(s.arrival for s in taken)
-        for sequence in range(start, end + 1):
-            when = self._noticed.pop(sequence, None)
-            if when is not None and when < noticed:
-                noticed = when
+        pop = self._slots.pop
+        taken = [pop(s) for s in range(start, end + 1)]
+        timestamps, _, payloads, arrivals = zip(*taken)
+        noticed = min(arrivals)
+        noticed_by_sequence = self._noticed
+        if noticed_by_sequence:  # gaps were seen: a missing packet may have been noticed earlier
+            for sequence in range(start, end + 1):
+                when = noticed_by_sequence.pop(sequence, None)
+                if when is not None and when < noticed:
+                    noticed = when
         self._next = end + 1
+        depacketizer = self.depacketizer
         try:
-            data = self.depacketizer.depacketize(payloads)
-            keyframe = self.depacketizer.is_keyframe(payloads)
+            data = depacketizer.depacketize(payloads)
+            keyframe = depacketizer.is_keyframe(payloads)
         except RtpParseError:
             self.frames_lost += 1
-            self._output.append(LostFrames((taken[0].timestamp,), start, end, False))
+            self._output.append(LostFrames((timestamps[0],), start, end, False))
             return
         self.frames_assembled += 1
         self._output.append(
-            AssembledFrame(taken[0].timestamp, start, end, data, keyframe, noticed)
+            _new_frame(AssembledFrame, (timestamps[0], start, end, data, keyframe, noticed))
         )
 
     def _drop_oldest(self) -> None:

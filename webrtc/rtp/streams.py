@@ -647,23 +647,23 @@ class RtpReceiver:
     def receive(self, packet: RtpPacket, now: float) -> None:
         """A media or RTX packet for this stream."""
         self._now = now
-        if packet.ssrc == self.rtx_ssrc or (
-            self.rtx_payload_type is not None
-            and packet.payload_type == self.rtx_payload_type
-            and packet.ssrc != self.ssrc
-        ):
-            self._receive_rtx(packet, now)
-            return
-        if packet.ssrc != self.ssrc:
+        ssrc = packet.ssrc
+        if ssrc != self.ssrc or ssrc == self.rtx_ssrc:
+            if ssrc == self.rtx_ssrc or (
+                self.rtx_payload_type is not None and packet.payload_type == self.rtx_payload_type
+            ):
+                self._receive_rtx(packet, now)
             return
         if self.payload_type is None:
             self.payload_type = packet.payload_type
         maximum = self._max
         sequence = packet.sequence_number
-        if self._base is not None and sequence == (maximum + 1) & 0xFFFF:
+        timestamp = packet.timestamp
+        if sequence == (maximum + 1) & 0xFFFF and self._base is not None:
             # in order, the common case of RFC 3550 A.1
             sequence = maximum + 1
             self._max = sequence
+            in_order = not self._missing
         else:
             extended = self._update_sequence(sequence)
             if extended is None:
@@ -680,19 +680,20 @@ class RtpReceiver:
                 # packets just before it (one NACK item covers 17); the sender
                 # ignores those it never sent.
                 self._notice_gap(sequence - _SPECULATIVE_NACK, sequence)
+            in_order = sequence <= self._max and not self._missing
         self.packets_received += 1
         # RFC 3550 A.8: interarrival jitter in RTP timestamp units
-        arrival = int(now * self.clock_rate)
-        transit = arrival - packet.timestamp
-        if self._transit is not None:
-            d = abs(((transit - self._transit + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
+        transit = int(now * self.clock_rate) - timestamp
+        previous = self._transit
+        if previous is not None:
+            d = abs(((transit - previous + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
             self._jitter += (d - self._jitter) / 16.0
         self._transit = transit
-        if sequence > self._max or self._missing:
+        if not in_order:
             self._deliver(sequence, packet, now)
             return
         buffer = self.jitter_buffer  # _deliver, inlined for the in-order case
-        buffer.insert(sequence, packet.timestamp, packet.marker, packet.payload, now)
+        buffer.insert(sequence, timestamp, packet.marker, packet.payload, now)
         if buffer._output:
             self._drain_jitter_buffer(now)
 
