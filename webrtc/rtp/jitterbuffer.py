@@ -278,7 +278,7 @@ class JitterBuffer:
     def _emit(self, start: int, end: int) -> None:
         pop = self._slots.pop
         taken = [pop(s) for s in range(start, end + 1)]
-        timestamps, _, payloads, arrivals = zip(*taken)
+        timestamps, _, payloads, arrivals = zip(*taken, strict=True)
         noticed = min(arrivals)
         noticed_by_sequence = self._noticed
         if noticed_by_sequence:  # gaps were seen: a missing packet may have been noticed earlier
