@@ -131,6 +131,7 @@ class JitterBuffer:
             return
         scanned = self._scanned
         start = self._next
+        assert start is not None  # set above
         if (
             sequence == scanned + 1
             and scanned >= start
