@@ -123,8 +123,7 @@ class Vp8Codec:
         step = max_size - 4
         view = memoryview(frame)
         payloads = [first + view[:step]]
-        for pos in range(step, len(frame), step):
-            payloads.append(rest + view[pos : pos + step])
+        payloads += [rest + view[pos : pos + step] for pos in range(step, len(frame), step)]
         return payloads
 
     @staticmethod

@@ -75,8 +75,9 @@ def split_keying_material(
 
 def _fast_call(
     session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes]
-) -> Callable[[bytes], bytes]:
-    """``session.protect`` and friends without their per-call allocations.
+) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]]]:
+    """``session.protect`` and friends without their per-call allocations, and
+    a batch form of each (a list in, a list out, raising at the first error).
 
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
@@ -90,7 +91,7 @@ def _fast_call(
         buffer = session._buffer
         call = getattr(lib, function)
     except AttributeError:
-        return fallback
+        return fallback, lambda packets: [fallback(packet) for packet in packets]
     length = ffi.new("int *")
     limit = len(cdata) - trailer
     errors = pylibsrtp.ERRORS
@@ -106,9 +107,24 @@ def _fast_call(
             raise pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
         return buffer[0 : length[0]]  # type: ignore[no-any-return]
 
-    # keep the session (which frees the context when collected) alive with it
-    process.session = session  # type: ignore[attr-defined]
-    return process
+    def process_many(packets: list[bytes]) -> list[bytes]:
+        out: list[bytes] = []
+        append = out.append
+        for data in packets:  # process(), inlined
+            n = len(data)
+            if n > limit:
+                raise ValueError("packet is too long")
+            length[0] = n
+            buffer[0:n] = data
+            code = call(context, cdata, length)
+            if code:
+                raise pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
+            append(buffer[0 : length[0]])
+        return out
+
+    # keep the session (which frees the context when collected) alive with them
+    process.session = process_many.session = session  # type: ignore[attr-defined]
+    return process, process_many
 
 
 @dataclass
@@ -156,14 +172,16 @@ class SrtpSession:
         inbound.window_size = replay_window
         self._outbound = pylibsrtp.Session(policy=outbound)
         self._inbound = pylibsrtp.Session(policy=inbound)
-        self._protect = _fast_call(self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN,
-                                   self._outbound.protect)
+        self._protect, self._protect_many = _fast_call(
+            self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect
+        )
         self._protect_rtcp = _fast_call(self._outbound, "srtp_protect_rtcp",
                                         pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,
-                                        self._outbound.protect_rtcp)
-        self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0, self._inbound.unprotect)
+                                        self._outbound.protect_rtcp)[0]
+        self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0,
+                                     self._inbound.unprotect)[0]
         self._unprotect_rtcp = _fast_call(self._inbound, "srtp_unprotect_rtcp", 0,
-                                          self._inbound.unprotect_rtcp)
+                                          self._inbound.unprotect_rtcp)[0]
 
     @classmethod
     def from_keying_material(
@@ -190,10 +208,9 @@ class SrtpSession:
         return self._protect(packet)
 
     def protect_many(self, packets: list[bytes]) -> list[bytes]:
-        """:meth:`protect` for a batch (one call per packet saved)."""
+        """:meth:`protect` for a batch (one Python call per packet saved)."""
         self.stats.protected_rtp += len(packets)
-        protect = self._protect
-        return [protect(packet) for packet in packets]
+        return self._protect_many(packets)
 
     def protect_rtcp(self, packet: bytes) -> bytes:
         self.stats.protected_rtcp += 1

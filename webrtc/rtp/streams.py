@@ -143,8 +143,9 @@ class TransportSequenceCounter:
         return value
 
 
-# A packet in the retransmission history: (timestamp, marker, payload, extra extensions)
-_Sent = tuple[int, bool, bytes, "dict[int, bytes] | None"]
+# A packet in the retransmission history:
+# (sequence number, timestamp, marker, payload, extra extensions)
+_Sent = tuple[int, int, bool, bytes, "dict[int, bytes] | None"]
 
 
 class _Layout:
@@ -246,7 +247,9 @@ class RtpSender:
         self.sequence_number = int.from_bytes(seed[:2], "big")
         self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
         self.timestamp_offset = int.from_bytes(seed[4:8], "big")
-        self._history: dict[int, _Sent] = {}
+        # a ring indexed by sequence number modulo its size: storing a packet
+        # evicts the one ``history_size`` packets older, with no separate pop
+        self._history: list[_Sent | None] = [None] * history_size
         self._retransmitted_at: dict[int, float] = {}
         # (payload type, sequence, timestamp, ssrc, marker, payload, extra extensions, is_rtx)
         self._outgoing: list[tuple[int, int, int, int, bool, bytes, dict[int, bytes] | None,
@@ -292,24 +295,27 @@ class RtpSender:
         # send_payload, inlined: this is the per-packet hot path
         history = self._history
         outgoing = self._outgoing
-        size = self.history_size
+        size = len(history)
         payload_type, ssrc = self.payload_type, self.ssrc
         sequence = self.sequence_number
         last = len(payloads) - 1
-        octets = 0
-        sequences = []
-        for index, view in enumerate(payloads):
-            payload = bytes(view)
+        first = sequence
+        append = outgoing.append
+        for index, payload in enumerate(payloads):
+            if type(payload) is not bytes:
+                payload = bytes(payload)
             marker = index == last
-            history[sequence] = (timestamp, marker, payload, None)
-            history.pop((sequence - size) & 0xFFFF, None)
-            outgoing.append((payload_type, sequence, timestamp, ssrc, marker, payload, None, False))
-            octets += len(payload)
-            sequences.append(sequence)
+            if size:
+                history[sequence % size] = (sequence, timestamp, marker, payload, None)
+            append((payload_type, sequence, timestamp, ssrc, marker, payload, None, False))
             sequence = (sequence + 1) & 0xFFFF
         self.sequence_number = sequence
         self.packets_sent += len(payloads)
-        self.octets_sent += octets
+        self.octets_sent += sum(map(len, payloads))
+        if first + len(payloads) <= 0x10000:
+            sequences = list(range(first, first + len(payloads)))
+        else:
+            sequences = [(first + index) & 0xFFFF for index in range(len(payloads))]
         self._last_timestamp = timestamp
         self._last_timestamp_time = now
         if self._next_report is None:
@@ -332,8 +338,8 @@ class RtpSender:
         sequence = self.sequence_number
         self.sequence_number = (sequence + 1) & 0xFFFF
         history = self._history
-        history[sequence] = (timestamp, marker, payload, extensions)
-        history.pop((sequence - self.history_size) & 0xFFFF, None)
+        if history:
+            history[sequence % len(history)] = (sequence, timestamp, marker, payload, extensions)
         self._outgoing.append(
             (self.payload_type, sequence, timestamp, self.ssrc, marker, payload, extensions, False)
         )
@@ -377,24 +383,51 @@ class RtpSender:
         outgoing, self._outgoing = self._outgoing, []
         abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
         counter = self.transport_sequence
-        out = []
+        media_layout = self._layout(False)
+        out: list[bytes] = []
+        append = out.append
+        # What browsers negotiate for video (MID, abs-send-time, transport-wide
+        # sequence number): the media packets' header in one pack with locals.
+        stamp_both = (
+            media_layout is not None
+            and media_layout.words != 0
+            and media_layout.transport_wide
+            and media_layout.abs_send_time
+            and counter is not None
+        )
+        if stamp_both:
+            assert media_layout is not None and counter is not None
+            pack = media_layout.header.pack
+            words, static = media_layout.words, media_layout.static
+            ast_element = media_layout.ast_header | abs_send_time
+            tw_header = media_layout.tw_header
         for payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx in outgoing:
-            layout = None if extra else self._layout(rtx)
             b1 = payload_type | 0x80 if marker else payload_type
+            if stamp_both and not rtx and not extra:
+                assert counter is not None
+                transport_sequence = counter.value
+                counter.value = (transport_sequence + 1) & 0xFFFF
+                append(pack(0x90, b1, sequence, timestamp, ssrc, 0xBEDE, words, static,
+                            ast_element, tw_header, transport_sequence) + payload)
+                continue
+            layout = None if extra else (self._layout(True) if rtx else media_layout)
             if layout is not None:
                 if layout.words == 0:
                     header = layout.header.pack(0x80, b1, sequence, timestamp, ssrc)
                 elif layout.transport_wide and counter is not None:
+                    # counter.next(), inlined
+                    transport_sequence = counter.value
+                    counter.value = (transport_sequence + 1) & 0xFFFF
                     if layout.abs_send_time:
                         header = layout.header.pack(
                             0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
                             layout.static, layout.ast_header | abs_send_time,
-                            layout.tw_header, counter.next(),
+                            layout.tw_header, transport_sequence,
                         )
                     else:
                         header = layout.header.pack(
                             0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
-                            layout.static, layout.tw_header, counter.next(),
+                            layout.static, layout.tw_header, transport_sequence,
                         )
                 elif layout.abs_send_time:
                     header = layout.header.pack(
@@ -425,10 +458,11 @@ class RtpSender:
         count = 0
         retransmitted_at = self._retransmitted_at
         for sequence in sequence_numbers:
-            sent = self._history.get(sequence)
-            if sent is None:
+            history = self._history
+            sent = history[sequence % len(history)] if history else None
+            if sent is None or sent[0] != sequence:
                 continue
-            timestamp, marker, payload, extensions = sent
+            _, timestamp, marker, payload, extensions = sent
             # one NACK packet may repeat a number, and two can cross in flight
             if now - retransmitted_at.get(sequence, -1.0) < 0.005:
                 continue
