@@ -143,9 +143,13 @@ class TransportSequenceCounter:
         return value
 
 
-# A packet in the retransmission history:
-# (sequence number, timestamp, marker, payload, extra extensions)
-_Sent = tuple[int, int, bool, bytes, "dict[int, bytes] | None"]
+# Packets queued or kept together (a frame, or one packet): payload type, the
+# first sequence number, timestamp, SSRC, the payloads (one per packet, in
+# sequence order), whether the last carries the marker bit, extra header
+# extensions, and whether it is an RTX packet. One tuple a frame, not a packet:
+# the send path's per-packet work is only what each packet needs.
+_Run = tuple[int, int, int, int, list[bytes], bool, "dict[int, bytes] | None", bool]
+_BYTES_ONLY = {bytes}
 
 
 class _Layout:
@@ -247,13 +251,13 @@ class RtpSender:
         self.sequence_number = int.from_bytes(seed[:2], "big")
         self.rtx_sequence_number = int.from_bytes(seed[2:4], "big")
         self.timestamp_offset = int.from_bytes(seed[4:8], "big")
-        # a ring indexed by sequence number modulo its size: storing a packet
-        # evicts the one ``history_size`` packets older, with no separate pop
-        self._history: list[_Sent | None] = [None] * history_size
+        # the retransmission history: a ring indexed by sequence number modulo
+        # its size, each packet's slot holding the run it was sent in; storing
+        # evicts the packet ``history_size`` packets older, with no separate pop
+        self._history: list[_Run | None] = [None] * history_size
         self._retransmitted_at: dict[int, float] = {}
         # (payload type, sequence, timestamp, ssrc, marker, payload, extra extensions, is_rtx)
-        self._outgoing: list[tuple[int, int, int, int, bool, bytes, dict[int, bytes] | None,
-                                   bool]] = []
+        self._outgoing: list[_Run] = []
         self._layouts: dict[bool, _Layout | None] = {}
         self._events: list[object] = []
         self._last_timestamp: int | None = None
@@ -292,30 +296,18 @@ class RtpSender:
         payloads = self.codec.packetize(frame, self.max_payload_size)
         if timestamp is None:
             timestamp = self.timestamp_for(now)
-        # send_payload, inlined: this is the per-packet hot path
-        history = self._history
-        outgoing = self._outgoing
-        size = len(history)
-        payload_type, ssrc = self.payload_type, self.ssrc
-        sequence = self.sequence_number
-        last = len(payloads) - 1
-        first = sequence
-        append = outgoing.append
-        for index, payload in enumerate(payloads):
-            if type(payload) is not bytes:
-                payload = bytes(payload)
-            marker = index == last
-            if size:
-                history[sequence % size] = (sequence, timestamp, marker, payload, None)
-            append((payload_type, sequence, timestamp, ssrc, marker, payload, None, False))
-            sequence = (sequence + 1) & 0xFFFF
-        self.sequence_number = sequence
-        self.packets_sent += len(payloads)
+        if set(map(type, payloads)) != _BYTES_ONLY:
+            payloads = [bytes(payload) for payload in payloads]
+        first = self.sequence_number
+        count = len(payloads)
+        self._queue((self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False))
+        self.sequence_number = (first + count) & 0xFFFF
+        self.packets_sent += count
         self.octets_sent += sum(map(len, payloads))
-        if first + len(payloads) <= 0x10000:
-            sequences = list(range(first, first + len(payloads)))
+        if first + count <= 0x10000:
+            sequences = list(range(first, first + count))
         else:
-            sequences = [(first + index) & 0xFFFF for index in range(len(payloads))]
+            sequences = [(first + index) & 0xFFFF for index in range(count)]
         self._last_timestamp = timestamp
         self._last_timestamp_time = now
         if self._next_report is None:
@@ -337,12 +329,9 @@ class RtpSender:
             timestamp = self.timestamp_for(now)
         sequence = self.sequence_number
         self.sequence_number = (sequence + 1) & 0xFFFF
-        history = self._history
-        if history:
-            history[sequence % len(history)] = (sequence, timestamp, marker, payload, extensions)
-        self._outgoing.append(
-            (self.payload_type, sequence, timestamp, self.ssrc, marker, payload, extensions, False)
-        )
+        self._queue((
+            self.payload_type, sequence, timestamp, self.ssrc, [payload], marker, extensions, False,
+        ))
         self.packets_sent += 1
         self.octets_sent += len(payload)
         self._last_timestamp = timestamp
@@ -350,6 +339,21 @@ class RtpSender:
         if self._next_report is None:
             self._next_report = now + self._interval()
         return sequence
+
+    def _queue(self, run: _Run) -> None:
+        """Queue a run of new packets and keep it in the retransmission history."""
+        self._outgoing.append(run)
+        history = self._history
+        size = len(history)
+        if not size:
+            return
+        first, count = run[1], len(run[4])
+        start = first % size
+        if start + count <= size and first + count <= 0x10000:
+            history[start : start + count] = [run] * count
+        else:  # the ring's or the sequence numbers' wrap falls inside the run
+            for index in range(count):
+                history[((first + index) & 0xFFFF) % size] = run
 
     def _static_extensions(self, rtx: bool) -> dict[int, bytes]:
         extensions = self._extensions
@@ -401,56 +405,74 @@ class RtpSender:
             words, static = media_layout.words, media_layout.static
             ast_element = media_layout.ast_header | abs_send_time
             tw_header = media_layout.tw_header
-        for payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx in outgoing:
-            b1 = payload_type | 0x80 if marker else payload_type
+        for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
             if stamp_both and not rtx and not extra:
                 assert counter is not None
                 transport_sequence = counter.value
-                counter.value = (transport_sequence + 1) & 0xFFFF
-                append(pack(0x90, b1, sequence, timestamp, ssrc, 0xBEDE, words, static,
-                            ast_element, tw_header, transport_sequence) + payload)
+                last = len(payloads) - 1
+                marked = payload_type | 0x80 if marker_last else payload_type
+                for index, payload in enumerate(payloads):
+                    append(pack(
+                        0x90, marked if index == last else payload_type, sequence, timestamp,
+                        ssrc, 0xBEDE, words, static, ast_element, tw_header, transport_sequence,
+                    ) + payload)
+                    sequence = (sequence + 1) & 0xFFFF
+                    transport_sequence = (transport_sequence + 1) & 0xFFFF
+                counter.value = transport_sequence
                 continue
             layout = None if extra else (self._layout(True) if rtx else media_layout)
-            if layout is not None:
-                if layout.words == 0:
-                    header = layout.header.pack(0x80, b1, sequence, timestamp, ssrc)
-                elif layout.transport_wide and counter is not None:
-                    # counter.next(), inlined
-                    transport_sequence = counter.value
-                    counter.value = (transport_sequence + 1) & 0xFFFF
-                    if layout.abs_send_time:
-                        header = layout.header.pack(
-                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
-                            layout.static, layout.ast_header | abs_send_time,
-                            layout.tw_header, transport_sequence,
-                        )
-                    else:
-                        header = layout.header.pack(
-                            0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
-                            layout.static, layout.tw_header, transport_sequence,
-                        )
-                elif layout.abs_send_time:
+            last = len(payloads) - 1
+            for index, payload in enumerate(payloads):
+                marker = marker_last and index == last
+                append(self._serialize(
+                    layout, payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx,
+                    abs_send_time,
+                ))
+                sequence = (sequence + 1) & 0xFFFF
+        return out
+
+    def _serialize(
+        self, layout: _Layout | None, payload_type: int, sequence: int, timestamp: int, ssrc: int,
+        marker: bool, payload: bytes, extra: dict[int, bytes] | None, rtx: bool, abs_send_time: int,
+    ) -> bytes:
+        """One packet with its send-time extensions (the general case of packets_to_send)."""
+        counter = self.transport_sequence
+        b1 = payload_type | 0x80 if marker else payload_type
+        if layout is not None:
+            if layout.words == 0:
+                header = layout.header.pack(0x80, b1, sequence, timestamp, ssrc)
+            elif layout.transport_wide and counter is not None:
+                if layout.abs_send_time:
                     header = layout.header.pack(
                         0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
                         layout.static, layout.ast_header | abs_send_time,
+                        layout.tw_header, counter.next(),
                     )
                 else:
                     header = layout.header.pack(
-                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words, layout.static
+                        0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                        layout.static, layout.tw_header, counter.next(),
                     )
-                out.append(header + payload)
+            elif layout.abs_send_time:
+                header = layout.header.pack(
+                    0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words,
+                    layout.static, layout.ast_header | abs_send_time,
+                )
             else:
-                packet = RtpPacket(payload_type, sequence, timestamp, ssrc, payload, marker)
-                packet.extensions.update(self._static_extensions(rtx))
-                if extra:
-                    packet.extensions.update(extra)
-                extensions = self._extensions
-                if extensions.abs_send_time_id is not None:
-                    extensions.set_abs_send_time(packet, abs_send_time)
-                if extensions.transport_wide_cc_id is not None and counter is not None:
-                    extensions.set_transport_sequence_number(packet, counter.next())
-                out.append(bytes(packet))
-        return out
+                header = layout.header.pack(
+                    0x90, b1, sequence, timestamp, ssrc, 0xBEDE, layout.words, layout.static
+                )
+            return header + payload
+        packet = RtpPacket(payload_type, sequence, timestamp, ssrc, payload, marker)
+        packet.extensions.update(self._static_extensions(rtx))
+        if extra:
+            packet.extensions.update(extra)
+        extensions = self._extensions
+        if extensions.abs_send_time_id is not None:
+            extensions.set_abs_send_time(packet, abs_send_time)
+        if extensions.transport_wide_cc_id is not None and counter is not None:
+            extensions.set_transport_sequence_number(packet, counter.next())
+        return bytes(packet)
 
     def retransmit(self, sequence_numbers: list[int], now: float) -> int:
         """Queue RTX copies (RFC 4588 §4) of packets still in the history, or the
@@ -459,10 +481,15 @@ class RtpSender:
         retransmitted_at = self._retransmitted_at
         for sequence in sequence_numbers:
             history = self._history
-            sent = history[sequence % len(history)] if history else None
-            if sent is None or sent[0] != sequence:
+            run = history[sequence % len(history)] if history else None
+            if run is None or run[7]:
                 continue
-            _, timestamp, marker, payload, extensions = sent
+            _, first, timestamp, _, payloads, marker_last, extensions, _ = run
+            offset = (sequence - first) & 0xFFFF
+            if offset >= len(payloads):
+                continue  # the slot was reused by a later run
+            payload = payloads[offset]
+            marker = marker_last and offset == len(payloads) - 1
             # one NACK packet may repeat a number, and two can cross in flight
             if now - retransmitted_at.get(sequence, -1.0) < 0.005:
                 continue
@@ -476,12 +503,12 @@ class RtpSender:
             if self.rtx_ssrc is not None and self.rtx_payload_type is not None:
                 self._outgoing.append((
                     self.rtx_payload_type, self.rtx_sequence_number, timestamp,
-                    self.rtx_ssrc, marker, _U16.pack(sequence) + payload, extensions, True,
+                    self.rtx_ssrc, [_U16.pack(sequence) + payload], marker, extensions, True,
                 ))
                 self.rtx_sequence_number = (self.rtx_sequence_number + 1) & 0xFFFF
             else:
                 self._outgoing.append((
-                    self.payload_type, sequence, timestamp, self.ssrc, marker, payload,
+                    self.payload_type, sequence, timestamp, self.ssrc, [payload], marker,
                     extensions, False,
                 ))
             self.retransmissions += 1
