@@ -116,13 +116,13 @@ class Vp8Codec:
         picture_id = self.picture_id
         self.picture_id = (picture_id + 1) & 0x7FFF
         # X=1, S on the first packet, PID=0; I=1; M=1 and the 15-bit picture ID.
-        pid_high = 0x80 | (picture_id >> 8)
-        pid_low = picture_id & 0xFF
-        first = bytes((0x90, 0x80, pid_high, pid_low))
-        rest = bytes((0x80, 0x80, pid_high, pid_low))
+        extended_picture_id = _U16.pack(0x8000 | picture_id)
         step = max_size - 4
+        if len(frame) <= step:
+            return [b"\x90\x80" + extended_picture_id + frame]
+        rest = b"\x80\x80" + extended_picture_id
         view = memoryview(frame)
-        payloads = [first + view[:step]]
+        payloads = [b"\x90\x80" + extended_picture_id + view[:step]]
         payloads += [rest + view[pos : pos + step] for pos in range(step, len(frame), step)]
         return payloads
 

@@ -163,7 +163,8 @@ class MediaSession:
     def send_frame(self, ssrc: int, frame: bytes, now: float, timestamp: int | None = None) -> None:
         sender = self.senders[ssrc]
         sender.send_frame(frame, now, timestamp)
-        self._schedule_report(now)
+        if self._next_report is None:
+            self._schedule_report(now)
 
     def _schedule_report(self, now: float) -> None:
         if self._next_report is None:

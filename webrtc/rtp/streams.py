@@ -159,8 +159,8 @@ class _Layout:
     one struct (RFC 8285 one-byte form). ``None`` when the one-byte form does
     not fit: the general :class:`RtpPacket` path is used then."""
 
-    __slots__ = ("abs_send_time", "ast_header", "header", "static", "transport_wide", "tw_header",
-                 "words")
+    __slots__ = ("abs_send_time", "ast_header", "header", "pack", "stamps_both", "static",
+                 "transport_wide", "tw_header", "words")
 
     def __init__(
         self, static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
@@ -177,12 +177,16 @@ class _Layout:
                 fmt += "BH"
             fmt += f"{padding}x"
         self.header = struct.Struct(fmt)
+        self.pack = self.header.pack
         self.static = block
         self.words = (size + padding) // 4
         self.abs_send_time = abs_send_time_id is not None
         self.ast_header = ((abs_send_time_id or 0) << 4 | 2) << 24
         self.transport_wide = transport_wide_id is not None
         self.tw_header = (transport_wide_id or 0) << 4 | 1
+        # what browsers negotiate for video: MID, abs-send-time and the
+        # transport-wide sequence number (the send path's fast case)
+        self.stamps_both = bool(self.words and self.abs_send_time and self.transport_wide)
 
     @staticmethod
     def build(
@@ -294,8 +298,8 @@ class RtpSender:
         if self.codec is None:
             raise ValueError("send_frame needs a codec; use send_payload")
         payloads = self.codec.packetize(frame, self.max_payload_size)
-        if timestamp is None:
-            timestamp = self.timestamp_for(now)
+        if timestamp is None:  # timestamp_for(now), inlined
+            timestamp = (self.timestamp_offset + int(now * self.clock_rate)) & 0xFFFFFFFF
         if set(map(type, payloads)) != _BYTES_ONLY:
             payloads = [bytes(payload) for payload in payloads]
         first = self.sequence_number
@@ -387,28 +391,21 @@ class RtpSender:
         outgoing, self._outgoing = self._outgoing, []
         abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
         counter = self.transport_sequence
-        media_layout = self._layout(False)
+        media_layout = self._layouts.get(False) or self._layout(False)
         out: list[bytes] = []
         append = out.append
-        # What browsers negotiate for video (MID, abs-send-time, transport-wide
-        # sequence number): the media packets' header in one pack with locals.
-        stamp_both = (
-            media_layout is not None
-            and media_layout.words != 0
-            and media_layout.transport_wide
-            and media_layout.abs_send_time
-            and counter is not None
-        )
-        if stamp_both:
-            assert media_layout is not None and counter is not None
-            pack = media_layout.header.pack
+        # the media packets' header in one pack with locals, in the common case
+        stamp_both = False
+        if media_layout is not None and media_layout.stamps_both and counter is not None:
+            stamp_both = True
+            tw_counter = counter
+            pack = media_layout.pack
             words, static = media_layout.words, media_layout.static
             ast_element = media_layout.ast_header | abs_send_time
             tw_header = media_layout.tw_header
         for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
             if stamp_both and not rtx and not extra:
-                assert counter is not None
-                transport_sequence = counter.value
+                transport_sequence = tw_counter.value
                 last = len(payloads) - 1
                 marked = payload_type | 0x80 if marker_last else payload_type
                 for index, payload in enumerate(payloads):
@@ -418,7 +415,7 @@ class RtpSender:
                     ) + payload)
                     sequence = (sequence + 1) & 0xFFFF
                     transport_sequence = (transport_sequence + 1) & 0xFFFF
-                counter.value = transport_sequence
+                tw_counter.value = transport_sequence
                 continue
             layout = None if extra else (self._layout(True) if rtx else media_layout)
             last = len(payloads) - 1
