@@ -20,8 +20,7 @@ from collections.abc import Callable
 
 import pylibsrtp
 
-from benchmarks.common import Row
-from benchmarks.common import rate as common_rate
+from benchmarks.common import Row, cached_pair, paired_rates
 from webrtc.rtp import RtpPacket, parse_rtcp
 from webrtc.rtp import extensions as ext
 from webrtc.rtp.codecs import Vp8Codec
@@ -38,14 +37,28 @@ FRAME_SIZE = 6000  # a 1.5 Mbit/s, 30 fps delta frame: 6 packets
 FRAMES = 50
 
 
-def rate(function: Callable[[], object], work: float = 1.0) -> float:
-    """:func:`benchmarks.common.rate` on the process's CPU time, 7 repeats.
+Workload = tuple[Callable[[], object], float]  # a function and the packets one call handles
 
+
+def _row(name: str, ours: Callable[[], Workload], baseline: Callable[[], Workload],
+         baseline_name: str, goal: float) -> Row:
+    """A row from :func:`benchmarks.common.paired_rates` on the process's CPU time.
+
+    ``ours`` and ``baseline`` set up their workload when the row is measured.
     The machine is shared (load average near 9 on 2 cores while measuring):
     wall-clock rates of one function swing by 2-3x between runs, CPU time by a
-    few percent, and ours and the baseline get the same treatment.
+    few percent; ours and the baseline run in alternating rounds so that both
+    see the same conditions.
     """
-    return common_rate(function, work, clock=time.process_time, repeats=7, min_time=0.2)
+
+    def measure() -> tuple[float, float]:
+        ours_function, ours_work = ours()
+        baseline_function, baseline_work = baseline()
+        return paired_rates(ours_function, baseline_function, ours_work, baseline_work,
+                            clock=time.process_time, rounds=9, min_time=0.1)
+
+    ours_figure, baseline_figure = cached_pair(measure)
+    return Row(name, "pkts/s (CPU)", ours_figure, baseline_figure, baseline_name, goal=goal)
 
 
 def _aiortc_map():  # type: ignore[no-untyped-def]
@@ -146,7 +159,7 @@ def rows() -> list[Row]:
     data = _packet_with_three_extensions()
     our_map = HeaderExtensionMap(PAIRS)
 
-    def ours_rtp() -> float:
+    def ours_rtp() -> Workload:
         parse = RtpPacket.parse
         get_mid = our_map.get_mid
         get_ast = our_map.get_abs_send_time
@@ -159,9 +172,9 @@ def rows() -> list[Row]:
             get_tw(packet)
             bytes(packet)
 
-        return rate(once)
+        return once, 1.0
 
-    def aiortc_rtp() -> float:
+    def aiortc_rtp() -> Workload:
         from aiortc.rtp import RtpPacket as AiortcRtpPacket
 
         extensions_map = _aiortc_map()
@@ -170,22 +183,22 @@ def rows() -> list[Row]:
             packet = AiortcRtpPacket.parse(data, extensions_map)
             packet.serialize(extensions_map)
 
-        return rate(once)
+        return once, 1.0
 
     rtcp = _rtcp_sr_sdes()
 
-    def ours_rtcp() -> float:
-        return rate(lambda: parse_rtcp(rtcp))
+    def ours_rtcp() -> Workload:
+        return (lambda: parse_rtcp(rtcp)), 1.0
 
-    def aiortc_rtcp() -> float:
+    def aiortc_rtcp() -> Workload:
         from aiortc.rtp import RtcpPacket
 
-        return rate(lambda: RtcpPacket.parse(rtcp))
+        return (lambda: RtcpPacket.parse(rtcp)), 1.0
 
     frames = _frames()
 
     # -- send path ----------------------------------------------------------------
-    def ours_send() -> float:
+    def ours_send() -> Workload:
         session, ssrc = _our_sender()
         send_frame = session.send_frame
         datagrams = session.datagrams_to_send
@@ -201,11 +214,11 @@ def rows() -> list[Row]:
 
         once()
         per_call = count
-        return rate(once, work=per_call)
+        return once, per_call
 
     packets_per_batch = len(Vp8Codec().packetize(frames[0], MTU)) * FRAMES
 
-    def aiortc_send() -> float:
+    def aiortc_send() -> Workload:
         import aiortc.codecs.vpx as vpx
         from aiortc.rtp import RtpPacket as AiortcRtpPacket
 
@@ -237,9 +250,9 @@ def rows() -> list[Row]:
                     state["tw"] = (state["tw"] + 1) & 0xFFFF
                     protect(packet.serialize(extensions_map))
 
-        return rate(once, work=packets_per_batch)
+        return once, packets_per_batch
 
-    def bare_protect() -> float:
+    def bare_protect() -> Workload:
         session, ssrc = _our_sender()
         session.srtp = None
         plain: list[bytes] = []
@@ -256,7 +269,7 @@ def rows() -> list[Row]:
             for packet in plain:
                 protect(packet)
 
-        return rate(once, work=len(plain))
+        return once, len(plain)
 
     # -- receive path ---------------------------------------------------------------
     def protected_stream(material: bytes) -> list[bytes]:
@@ -270,7 +283,7 @@ def rows() -> list[Row]:
             out.extend(session.datagrams_to_send(now))
         return out
 
-    def ours_receive() -> float:
+    def ours_receive() -> Workload:
         _, _, material = _keys()
         stream = protected_stream(material)
         delivered = []
@@ -284,11 +297,11 @@ def rows() -> list[Row]:
                 receive(data, now)
             delivered.append(_count_events(session))
 
-        result = rate(once, work=len(stream))
+        once()
         assert delivered[-1] == FRAMES, delivered[-1]
-        return result
+        return once, len(stream)
 
-    def ours_receive_batched() -> float:
+    def ours_receive_batched() -> Workload:
         # the same stream handed over one frame's packets at a time (what one
         # recvmmsg or one wake-up of the socket reader would give)
         _, _, material = _keys()
@@ -306,11 +319,11 @@ def rows() -> list[Row]:
                 receive(batch, now)
             delivered.append(_count_events(session))
 
-        result = rate(once, work=len(stream))
+        once()
         assert delivered[-1] == FRAMES, delivered[-1]
-        return result
+        return once, len(stream)
 
-    def aiortc_receive() -> float:
+    def aiortc_receive() -> Workload:
         from aiortc.codecs import depayload
         from aiortc.jitterbuffer import JitterBuffer
         from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -342,9 +355,9 @@ def rows() -> list[Row]:
                     frames_out += 1
             delivered.append(frames_out)
 
-        return rate(once, work=len(stream))
+        return once, len(stream)
 
-    def bare_unprotect() -> float:
+    def bare_unprotect() -> Workload:
         _, _, material = _keys()
         stream = protected_stream(material)
 
@@ -354,24 +367,20 @@ def rows() -> list[Row]:
             for data in stream:
                 unprotect(data)
 
-        return rate(once, work=len(stream))
+        return once, len(stream)
 
     send_name = f"rtp send path: VP8@{MTU}, 3 ext, SRTP-GCM"
     receive_name = "rtp receive path: SRTP, parse, demux, jitter buf"
     batched_name = "rtp receive path, receive_datagrams per frame"
     return [
-        Row("rtp parse+serialize, 3 header extensions", "pkts/s (CPU)", ours_rtp, aiortc_rtp,
-            "aiortc RtpPacket", goal=3.0),
-        Row("rtcp SR+SDES compound parse", "pkts/s (CPU)", ours_rtcp, aiortc_rtcp,
-            "aiortc RtcpPacket", goal=3.0),
-        Row(send_name, "pkts/s (CPU)", ours_send, aiortc_send, "aiortc equivalent", goal=2.0),
-        Row(send_name, "pkts/s (CPU)", ours_send, bare_protect, "bare pylibsrtp protect", goal=0.7),
-        Row(receive_name, "pkts/s (CPU)", ours_receive, aiortc_receive, "aiortc equivalent",
-            goal=2.0),
-        Row(receive_name, "pkts/s (CPU)", ours_receive, bare_unprotect, "bare pylibsrtp unprotect",
-            goal=0.7),
-        Row(batched_name, "pkts/s (CPU)", ours_receive_batched, aiortc_receive, "aiortc equivalent",
-            goal=2.0),
-        Row(batched_name, "pkts/s (CPU)", ours_receive_batched, bare_unprotect,
-            "bare pylibsrtp unprotect", goal=0.7),
+        _row("rtp parse+serialize, 3 header extensions", ours_rtp, aiortc_rtp,
+             "aiortc RtpPacket", goal=3.0),
+        _row("rtcp SR+SDES compound parse", ours_rtcp, aiortc_rtcp, "aiortc RtcpPacket", goal=3.0),
+        _row(send_name, ours_send, aiortc_send, "aiortc equivalent", goal=2.0),
+        _row(send_name, ours_send, bare_protect, "bare pylibsrtp protect", goal=0.7),
+        _row(receive_name, ours_receive, aiortc_receive, "aiortc equivalent", goal=2.0),
+        _row(receive_name, ours_receive, bare_unprotect, "bare pylibsrtp unprotect", goal=0.7),
+        _row(batched_name, ours_receive_batched, aiortc_receive, "aiortc equivalent", goal=2.0),
+        _row(batched_name, ours_receive_batched, bare_unprotect, "bare pylibsrtp unprotect",
+             goal=0.7),
     ]
