@@ -41,7 +41,7 @@ Workload = tuple[Callable[[], object], float]  # a function and the packets one 
 
 
 def _row(name: str, ours: Callable[[], Workload], baseline: Callable[[], Workload],
-         baseline_name: str, goal: float) -> Row:
+         baseline_name: str, goal: float | None) -> Row:
     """A row from :func:`benchmarks.common.paired_rates` on the process's CPU time.
 
     ``ours`` and ``baseline`` set up their workload when the row is measured.
@@ -357,6 +357,23 @@ def rows() -> list[Row]:
 
         return once, len(stream)
 
+    def floor_receive() -> Workload:
+        # Not a receive path: SRTP unprotect (the same fast call as ours) and
+        # RtpPacket.parse, nothing else, no routing, statistics or jitter
+        # buffer. It shows what share of the bare unprotect rate the parse alone
+        # leaves, i.e. the ceiling of any receive path built on this parser.
+        _, _, material = _keys()
+        stream = protected_stream(material)
+        parse = RtpPacket.parse
+
+        def once() -> None:
+            session = SrtpSession.from_keying_material(PROFILE, material, is_client=False)
+            unprotect = session._unprotect
+            for data in stream:
+                parse(unprotect(data))
+
+        return once, len(stream)
+
     def bare_unprotect() -> Workload:
         _, _, material = _keys()
         stream = protected_stream(material)
@@ -383,4 +400,6 @@ def rows() -> list[Row]:
         _row(batched_name, ours_receive_batched, aiortc_receive, "aiortc equivalent", goal=2.0),
         _row(batched_name, ours_receive_batched, bare_unprotect, "bare pylibsrtp unprotect",
              goal=0.7),
+        _row("rtp receive floor: SRTP unprotect + parse only", floor_receive, bare_unprotect,
+             "bare pylibsrtp unprotect", goal=None),
     ]
