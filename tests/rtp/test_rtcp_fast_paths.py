@@ -208,6 +208,7 @@ def test_well_formed_sdes_after_the_usual_report() -> None:
         b"\x81\xca\x00\x03" + SSRC + b"\x01\x02ab" + b"\x00\x01\x00\x00",  # padding not null
         b"\x81\xca\x00\x03" + SSRC + b"\x01\x03abc" + b"\x00\x00\x01",  # padding not null
         b"\x81\xca\x00\x03" + SSRC + b"\x01\x06abcdef",  # item list not ended
+        b"\x81\xca\x00\x03" + SSRC + b"\x01\x04abcd" + b"\x05\x00",  # nor after a 2nd item
         b"\x81\xca\x00\x03" + SSRC + b"\x01\x07abcdef",  # item past the packet
         b"\x81\xca\x00\x04" + SSRC + b"\x01\x02ab" + b"\x00\x00\x00\x00",  # past the end
         b"\x41\xca\x00\x03" + SSRC + b"\x01\x02ab" + b"\x00\x00\x00\x00",  # version 1

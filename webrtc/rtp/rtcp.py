@@ -849,14 +849,17 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
         first, _, words, kind, length = _SDES_FIRST_ITEM.unpack_from(data, pos)
         end = pos + 4 + 4 * words
         stop = pos + 10 + length  # where the null octet ending the item list must be
-        # one chunk (no padding), one item, then 1 to 4 null octets up to the
-        # end: the 32-bit boundary of RFC 3550 §6.5, as ``end - pos`` is a multiple of 4
+        # One chunk (no padding), one item, then 1 to 4 null octets up to the
+        # end: the 32-bit boundary of RFC 3550 §6.5, as ``end - pos`` is a
+        # multiple of 4. (Four indexes cover the nulls, and cost less than one
+        # bytes method call with a start argument.)
         if (
             first == 0x81
             and kind
             and end <= n
             and 0 < end - stop <= 4
-            and data.startswith(_ZEROS[end - stop], stop)
+            and not (data[stop] or data[end - 1])
+            and (end - stop <= 2 or not (data[stop + 1] or data[end - 2]))
         ):
             sdes = _SourceDescriptionBuilder()
             sdes._raw = data[pos:end]
