@@ -57,6 +57,15 @@ _U32 = struct.Struct("!I")
 _U16 = struct.Struct("!H")
 _SENDER_INFO = struct.Struct("!IQIII")
 _SR_ONE_BLOCK = struct.Struct("!IQIIIIIIIII")  # sender info and one report block
+# The usual first packets of a compound (see parse_rtcp), each read with one
+# unpack that includes its header word: an SR or RR with one report block
+# (V=2, no padding, RC=1, length 12 or 7 words), and an SDES up to the type
+# and length of its first item.
+_SR_WITH_ONE_BLOCK = struct.Struct("!IIQIIIIIIIII")
+_SR_WITH_ONE_BLOCK_HEADER = 0x81C8000C
+_RR_WITH_ONE_BLOCK = struct.Struct("!IIIIIIII")
+_RR_WITH_ONE_BLOCK_HEADER = 0x81C90007
+_SDES_FIRST_ITEM = struct.Struct("!BBH4xBB")
 _REPORT_BLOCK = struct.Struct("!IIIIII")
 _FEEDBACK = struct.Struct("!II")
 _NACK_ITEM = struct.Struct("!HH")
@@ -600,24 +609,30 @@ RtcpPacket = (
 )
 
 
+def _builder(cls: type) -> Any:
+    """A mutable twin of the frozen, slotted ``cls``: the same slots on the same
+    base, so an instance filled in field by field (plain slot stores, no
+    ``__setattr__``) can then take ``cls`` as its class. A frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``, twice as slow."""
+    return type(f"_{cls.__name__}Builder", cls.__bases__, {"__slots__": cls.__dict__["__slots__"]})
+
+
 def _maker(cls: type) -> Callable[..., Any]:
-    """A constructor for the parser: every field then the received bytes, set
-    through the slot descriptors (a frozen dataclass's ``__init__`` goes through
-    ``object.__setattr__`` per field, twice as slow)."""
+    """A constructor for the parser: every field then the received bytes, in
+    field order, through :func:`_builder`."""
     names = [f.name for f in dataclasses.fields(cls)]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    namespace: dict[str, Any] = {"builder": _builder(cls), "cls": cls}
     arguments = ", ".join(f"v{i}" for i in range(len(names)))
-    lines = [f"def make({arguments}):", "    o = new(cls)"]
-    for index, name in enumerate(names):
-        namespace[f"s{index}"] = cls.__dict__[name].__set__
-        lines.append(f"    s{index}(o, v{index})")
-    lines.append("    return o")
+    lines = [f"def make({arguments}):", "    o = builder()"]
+    lines += [f"    o.{name} = v{index}" for index, name in enumerate(names)]
+    lines += ["    o.__class__ = cls", "    return o"]
     exec("\n".join(lines), namespace)  # the technique dataclasses itself uses
     return namespace["make"]  # type: ignore[no-any-return]
 
 
-_make_sr = _maker(SenderReport)
-_make_rr = _maker(ReceiverReport)
+_SenderReportBuilder = _builder(SenderReport)
+_ReceiverReportBuilder = _builder(ReceiverReport)
+_SourceDescriptionBuilder = _builder(SourceDescription)
 _make_nack = _maker(GenericNack)
 _make_pli = _maker(PictureLossIndication)
 
@@ -641,7 +656,6 @@ def _sdes_chunks(count: int, data: bytes, pos: int) -> tuple[SdesChunk, ...]:
 
 
 _set_sdes_chunks = SourceDescription.__dict__["chunks"].__set__
-_set_sdes_raw = SourceDescription.__dict__["_raw"].__set__
 
 
 def _decode_sdes(packet: Any) -> None:
@@ -650,7 +664,6 @@ def _decode_sdes(packet: Any) -> None:
 
 
 _LAZY: dict[type, Callable[[Any], None]] = {SourceDescription: _decode_sdes}
-_new = object.__new__
 _new_tuple = tuple.__new__
 
 
@@ -792,13 +805,67 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
 
     Raises :class:`RtpParseError` if anything in it is malformed.
     """
-    packets: list[RtcpPacket] = []
     if type(data) is not bytes:
         data = bytes(data)
     n = len(data)
     if n == 0:
         raise RtpParseError("empty RTCP packet")
+    packets: list[RtcpPacket] = []
     pos = 0
+    # RFC 3550 §6.1: a compound packet starts with an SR or RR, nearly always
+    # with one report block, and goes on with an SDES holding the CNAME alone.
+    # Those are read here without the general loop below, which takes
+    # whatever they do not match (and reports what is malformed). The low
+    # octet of the length comes first: it rules out most other packets with
+    # one index, before the unpack.
+    if n >= 52 and data[3] == 12 and data[1] == SR:
+        sr = _SenderReportBuilder()
+        (header, sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count,
+         source, lost, highest, jitter, lsr, dlsr) = _SR_WITH_ONE_BLOCK.unpack_from(data)
+        if header == _SR_WITH_ONE_BLOCK_HEADER:
+            sr.reports = (_new_tuple(ReportBlock, (  # (packets lost: signed 24 bits)
+                source, lost >> 24, ((lost & 0xFFFFFF) ^ 0x800000) - 0x800000, highest,
+                jitter, lsr, dlsr)),)
+            sr.extension = b""
+            sr._raw = data if n == 52 else data[:52]
+            sr.__class__ = SenderReport
+            packets.append(sr)
+            pos = 52
+    elif n >= 32 and data[3] == 7 and data[1] == RR:
+        rr = _ReceiverReportBuilder()
+        header, rr.ssrc, source, lost, highest, jitter, lsr, dlsr = (
+            _RR_WITH_ONE_BLOCK.unpack_from(data)
+        )
+        if header == _RR_WITH_ONE_BLOCK_HEADER:
+            rr.reports = (_new_tuple(ReportBlock, (
+                source, lost >> 24, ((lost & 0xFFFFFF) ^ 0x800000) - 0x800000, highest,
+                jitter, lsr, dlsr)),)
+            rr.extension = b""
+            rr._raw = data if n == 32 else data[:32]
+            rr.__class__ = ReceiverReport
+            packets.append(rr)
+            pos = 32
+    if pos and n >= pos + 12 and data[pos + 1] == SDES:
+        first, _, words, kind, length = _SDES_FIRST_ITEM.unpack_from(data, pos)
+        end = pos + 4 + 4 * words
+        stop = pos + 10 + length  # where the null octet ending the item list must be
+        # One chunk (no padding), one item, then 1 to 4 null octets up to the
+        # end: the 32-bit boundary of RFC 3550 §6.5, as ``end - pos`` is a
+        # multiple of 4. (Four indexes cover the nulls, and cost less than one
+        # bytes method call with a start argument.)
+        if (
+            first == 0x81
+            and kind
+            and end <= n
+            and 0 < end - stop <= 4
+            and not (data[stop] or data[end - 1])
+            and (end - stop <= 2 or not (data[stop + 1] or data[end - 2]))
+        ):
+            sdes = _SourceDescriptionBuilder()
+            sdes._raw = data[pos:end]
+            sdes.__class__ = SourceDescription
+            packets.append(sdes)
+            pos = end
     while pos < n:
         if pos + 4 > n:
             raise RtpParseError("RTCP header is truncated")
@@ -823,39 +890,44 @@ def parse_rtcp(data: bytes) -> list[RtcpPacket]:
             reports_end = pos + 28 + 24 * count
             if reports_end > body_end:
                 raise RtpParseError("SR is too short for its report blocks")
+            sr = _SenderReportBuilder()
             if count == 1:  # the usual SR: sender info and one block, one unpack
-                (ssrc, ntp, rtp_ts, packet_count, octets, source, lost, highest, jitter, lsr,
-                 dlsr) = _SR_ONE_BLOCK.unpack_from(data, pos + 4)
-                cumulative = lost & 0xFFFFFF
-                if cumulative & 0x800000:
-                    cumulative -= 0x1000000
-                reports: tuple[ReportBlock, ...] = (
-                    _new_tuple(ReportBlock, (source, lost >> 24, cumulative, highest, jitter,
-                                             lsr, dlsr)),
+                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count,
+                 source, lost, highest, jitter, lsr, dlsr) = _SR_ONE_BLOCK.unpack_from(
+                    data, pos + 4
                 )
+                sr.reports = (_new_tuple(ReportBlock, (  # (packets lost: signed 24 bits)
+                    source, lost >> 24, ((lost & 0xFFFFFF) ^ 0x800000) - 0x800000, highest,
+                    jitter, lsr, dlsr)),)
             else:
-                ssrc, ntp, rtp_ts, packet_count, octets = _SENDER_INFO.unpack_from(data, pos + 4)
-                reports = _report_blocks(data, pos + 28, count) if count else ()
-            packet: RtcpPacket = _make_sr(
-                ssrc, ntp, rtp_ts, packet_count, octets, reports, data[reports_end:body_end], raw
-            )
+                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count,
+                 sr.octet_count) = _SENDER_INFO.unpack_from(data, pos + 4)
+                sr.reports = _report_blocks(data, pos + 28, count) if count else ()
+            sr.extension = data[reports_end:body_end]
+            sr._raw = raw
+            sr.__class__ = SenderReport
+            packets.append(sr)
         elif packet_type == SDES:
             _check_sdes(count, data, pos + 4, body_end)
-            packet = _new(SourceDescription)
-            _set_sdes_raw(packet, raw)
+            sdes = _SourceDescriptionBuilder()
+            sdes._raw = raw
+            sdes.__class__ = SourceDescription
+            packets.append(sdes)
         elif packet_type == RR:
             reports_end = pos + 8 + 24 * count
             if reports_end > body_end:
                 raise RtpParseError("RR is too short for its report blocks")
-            packet = _make_rr(
-                _U32.unpack_from(data, pos + 4)[0],
-                _report_blocks(data, pos + 8, count) if count else (),
-                data[reports_end:body_end], raw,
-            )
+            rr = _ReceiverReportBuilder()
+            rr.ssrc = _U32.unpack_from(data, pos + 4)[0]
+            rr.reports = _report_blocks(data, pos + 8, count) if count else ()
+            rr.extension = data[reports_end:body_end]
+            rr._raw = raw
+            rr.__class__ = ReceiverReport
+            packets.append(rr)
         else:
             packet = _parse_one(count, packet_type, data[pos + 4 : body_end], raw)
             if not packet._raw:
                 object.__setattr__(packet, "_raw", raw)
-        packets.append(packet)
+            packets.append(packet)
         pos = end
     return packets
