@@ -12,6 +12,7 @@ and reports the loss, so the caller can ask for a keyframe.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -146,6 +147,42 @@ class JitterBuffer:
             else:
                 self._emit(start, sequence)
         self._advance()
+
+    def insert_run(self, first: int, timestamps: list[int], markers: list[bool],
+                   payloads: list[bytes], now: float) -> None:
+        """:meth:`insert` for packets ``first``, ``first + 1``... (extended
+        numbers, one entry each in the three lists) that arrived together at
+        ``now``; the same frames come out, and the same state remains.
+
+        When the buffer is empty and the run begins right after the last frame
+        emitted (a stream arriving in order), every frame that ends inside the
+        run with a marker is assembled straight from the lists; the rest goes
+        through :meth:`insert` one packet at a time.
+        """
+        count = len(payloads)
+        pos = 0
+        if (
+            self._next == first
+            and not self._slots
+            and not self._lost
+            and not self._noticed
+            and not self.single_packet_frames
+            and (self.frames_assembled or self.frames_lost)
+            and count < self.capacity
+        ):
+            while pos < count:
+                try:
+                    end = markers.index(True, pos)
+                except ValueError:
+                    break  # the head frame goes on after the run
+                timestamp = timestamps[pos]
+                if timestamps[pos : end + 1].count(timestamp) != end + 1 - pos:
+                    break  # a frame ended without a marker: left to insert()
+                self._assemble(first + pos, first + end, timestamp, payloads[pos : end + 1], now)
+                pos = end + 1
+        insert = self.insert
+        for index in range(pos, count):
+            insert(first + index, timestamps[index], markers[index], payloads[index], now)
 
     def notice_missing(self, sequence: int, now: float) -> None:
         """A gap revealed that ``sequence`` should exist (for delay accounting)."""
@@ -287,6 +324,11 @@ class JitterBuffer:
                 when = noticed_by_sequence.pop(sequence, None)
                 if when is not None and when < noticed:
                     noticed = when
+        self._assemble(start, end, timestamps[0], payloads, noticed)
+
+    def _assemble(self, start: int, end: int, timestamp: int, payloads: Sequence[bytes],
+                  noticed: float) -> None:
+        """Output the frame of packets ``start``..``end`` (no longer buffered)."""
         self._next = end + 1
         depacketizer = self.depacketizer
         try:
@@ -294,11 +336,11 @@ class JitterBuffer:
             keyframe = depacketizer.is_keyframe(payloads)
         except RtpParseError:
             self.frames_lost += 1
-            self._output.append(LostFrames((timestamps[0],), start, end, False))
+            self._output.append(LostFrames((timestamp,), start, end, False))
             return
         self.frames_assembled += 1
         self._output.append(
-            _new_frame(AssembledFrame, (timestamps[0], start, end, data, keyframe, noticed))
+            _new_frame(AssembledFrame, (timestamp, start, end, data, keyframe, noticed))
         )
 
     def _drop_oldest(self) -> None:

@@ -208,18 +208,33 @@ class MediaSession:
         route = self.demuxer.route
         transport = self.transport_feedback
         tw_id = self.extensions.transport_wide_cc_id if transport is not None else None
-        record = transport.record if transport is not None else None
+        transport_sequences: list[int] = []  # recorded at once, after the loop
         receivers = self.receivers
         by_rtx = self._receiver_by_rtx
         stats = self.stats
         events = self._events
         unprotected = received = 0
+        # consecutive packets for one receiver go to it as one run (receive_run)
+        run: list[RtpPacket] = []
+        run_receiver: RtpReceiver | None = None
+
+        def hand_over_run() -> None:
+            assert run_receiver is not None
+            stats.dropped_malformed += run_receiver.receive_run(run, now)
+            if run_receiver._events:
+                events.extend(run_receiver._events)
+                run_receiver._events.clear()
+
         try:
             for data in datagrams:
                 if len(data) < 2 or not 128 <= data[0] <= 191:
                     stats.dropped_malformed += 1
                     continue
                 if 192 <= data[1] <= 223:
+                    if run:
+                        hand_over_run()
+                        run = []
+                        run_receiver = None
                     self._receive_rtcp(data, now)
                     continue
                 if unprotect is not None:
@@ -238,7 +253,7 @@ class MediaSession:
                         values = packet._extensions  # decoded by parse (one-byte form)
                         value = (packet.extensions if values is None else values).get(tw_id)
                         if value is not None and len(value) == 2:
-                            record(int.from_bytes(value, "big"), now)  # type: ignore[misc]
+                            transport_sequences.append(value[0] << 8 | value[1])
                 except RtpParseError:
                     stats.dropped_malformed += 1
                     continue
@@ -246,21 +261,29 @@ class MediaSession:
                 ssrc = packet.ssrc
                 receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
                 if receiver is None:
+                    if run:
+                        hand_over_run()
+                        run = []
+                        run_receiver = None
                     receiver = self._new_receiver(packet, packet_route)
                     if receiver is None:
                         stats.dropped_unroutable += 1
                         continue
-                try:
-                    receiver.receive(packet, now)
-                except RtpParseError:
-                    stats.dropped_malformed += 1
-                if receiver._events:
-                    events.extend(receiver._events)
-                    receiver._events.clear()
+                if receiver is not run_receiver:
+                    if run:
+                        hand_over_run()
+                    run = [packet]
+                    run_receiver = receiver
+                else:
+                    run.append(packet)
+            if run:
+                hand_over_run()
         finally:
             if srtp is not None:
                 srtp.stats.unprotected_rtp += unprotected
             stats.rtp_received += received
+            if transport is not None:
+                transport.record_many(transport_sequences, now)
         if received and self._next_report is None:
             self._schedule_report(now)
         self._collect_feedback(now)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
+from webrtc.rtp.errors import RtpParseError
 from webrtc.rtp.extensions import HeaderExtensionMap
 from webrtc.rtp.jitterbuffer import AssembledFrame, JitterBuffer, LostFrames
 from webrtc.rtp.packet import RtpPacket
@@ -755,6 +756,77 @@ class RtpReceiver:
         if buffer._output:
             self._drain_jitter_buffer(now)
 
+    def receive_run(self, packets: list[RtpPacket], now: float) -> int:
+        """:meth:`receive` for packets that arrived together at ``now``, in order;
+        returns how many of them raised :class:`RtpParseError` (dropped, as the
+        session counts them). The same state and events result as from one
+        :meth:`receive` per packet.
+
+        The media packets that continue the stream in order (the common case)
+        have their RFC 3550 bookkeeping done here, with the receiver's state
+        in locals, and go to the jitter buffer as one run; any other packet
+        goes through :meth:`receive` once the run before it is handed over.
+        """
+        self._now = now
+        ssrc = self.ssrc
+        if ssrc == self.rtx_ssrc:  # nothing is in order then: see receive()
+            return self._receive_each(packets, now)
+        buffer = self.jitter_buffer
+        arrival = int(now * self.clock_rate)
+        maximum = self._max
+        previous = self._transit
+        jitter = self._jitter
+        timestamps: list[int] = []
+        markers: list[bool] = []
+        payloads: list[bytes] = []
+        first = maximum + 1
+        dropped = 0
+        for packet in packets:
+            if (
+                packet.ssrc == ssrc
+                and packet.sequence_number == (maximum + 1) & 0xFFFF
+                and previous is not None
+                and not self._missing
+            ):
+                # receive(), in order (its _base and payload_type are set, since
+                # a packet before set _transit); RFC 3550 A.8 jitter
+                maximum += 1
+                transit = arrival - packet.timestamp
+                d = abs(((transit - previous + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
+                jitter += (d - jitter) / 16.0
+                previous = transit
+                timestamps.append(packet.timestamp)
+                markers.append(packet.marker)
+                payloads.append(packet.payload)
+                continue
+            self._max, self._transit, self._jitter = maximum, previous, jitter
+            self.packets_received += len(payloads)
+            if payloads:
+                buffer.insert_run(first, timestamps, markers, payloads, now)
+                timestamps, markers, payloads = [], [], []
+            try:
+                self.receive(packet, now)
+            except RtpParseError:
+                dropped += 1
+            maximum, previous, jitter = self._max, self._transit, self._jitter
+            first = maximum + 1
+        self._max, self._transit, self._jitter = maximum, previous, jitter
+        self.packets_received += len(payloads)
+        if payloads:
+            buffer.insert_run(first, timestamps, markers, payloads, now)
+        if buffer._output:
+            self._drain_jitter_buffer(now)
+        return dropped
+
+    def _receive_each(self, packets: list[RtpPacket], now: float) -> int:
+        dropped = 0
+        for packet in packets:
+            try:
+                self.receive(packet, now)
+            except RtpParseError:
+                dropped += 1
+        return dropped
+
     def _receive_rtx(self, packet: RtpPacket, now: float) -> None:
         if len(packet.payload) < 2:
             return
@@ -1051,6 +1123,31 @@ class TransportFeedbackGenerator:
         if self._highest is None or extended > self._highest:
             self._highest = extended
         if self._next_send is None:
+            self._next_send = now + self.interval
+
+    def record_many(self, sequences: list[int], now: float) -> None:
+        """:meth:`record` for packets that arrived together at ``now``, in order."""
+        if not sequences:
+            return
+        if self._highest is None:
+            self.record(sequences[0], now)
+            sequences = sequences[1:]
+        highest = self._highest
+        next_expected = self._next_expected
+        assert highest is not None and next_expected is not None
+        arrivals = self._arrivals
+        recorded = False
+        for sequence in sequences:
+            # unwrap_sequence(sequence, highest), inlined
+            extended = highest + ((sequence - highest + 0x8000) & 0xFFFF) - 0x8000
+            if extended < next_expected:
+                continue  # already reported
+            arrivals[extended] = now
+            recorded = True
+            if extended > highest:
+                highest = extended
+        self._highest = highest
+        if recorded and self._next_send is None:
             self._next_send = now + self.interval
 
     def get_timer(self) -> float | None:
