@@ -14,12 +14,12 @@ access.
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from webrtc.rtp._construct import fast_constructor, frozen_builder
 from webrtc.rtp.errors import RtpParseError
 
 __all__ = [
@@ -609,32 +609,11 @@ RtcpPacket = (
 )
 
 
-def _builder(cls: type) -> Any:
-    """A mutable twin of the frozen, slotted ``cls``: the same slots on the same
-    base, so an instance filled in field by field (plain slot stores, no
-    ``__setattr__``) can then take ``cls`` as its class. A frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__``, twice as slow."""
-    return type(f"_{cls.__name__}Builder", cls.__bases__, {"__slots__": cls.__dict__["__slots__"]})
-
-
-def _maker(cls: type) -> Callable[..., Any]:
-    """A constructor for the parser: every field then the received bytes, in
-    field order, through :func:`_builder`."""
-    names = [f.name for f in dataclasses.fields(cls)]
-    namespace: dict[str, Any] = {"builder": _builder(cls), "cls": cls}
-    arguments = ", ".join(f"v{i}" for i in range(len(names)))
-    lines = [f"def make({arguments}):", "    o = builder()"]
-    lines += [f"    o.{name} = v{index}" for index, name in enumerate(names)]
-    lines += ["    o.__class__ = cls", "    return o"]
-    exec("\n".join(lines), namespace)  # the technique dataclasses itself uses
-    return namespace["make"]  # type: ignore[no-any-return]
-
-
-_SenderReportBuilder = _builder(SenderReport)
-_ReceiverReportBuilder = _builder(ReceiverReport)
-_SourceDescriptionBuilder = _builder(SourceDescription)
-_make_nack = _maker(GenericNack)
-_make_pli = _maker(PictureLossIndication)
+_SenderReportBuilder = frozen_builder(SenderReport)
+_ReceiverReportBuilder = frozen_builder(ReceiverReport)
+_SourceDescriptionBuilder = frozen_builder(SourceDescription)
+_make_nack = fast_constructor(GenericNack)
+_make_pli = fast_constructor(PictureLossIndication)
 
 
 def _sdes_chunks(count: int, data: bytes, pos: int) -> tuple[SdesChunk, ...]:

@@ -217,6 +217,7 @@ class MediaSession:
         # consecutive packets for one receiver go to it as one run (receive_run)
         run: list[RtpPacket] = []
         run_receiver: RtpReceiver | None = None
+        run_ssrc = -1  # the SSRC of the run's last packet
 
         def hand_over_run() -> None:
             assert run_receiver is not None
@@ -235,6 +236,7 @@ class MediaSession:
                         hand_over_run()
                         run = []
                         run_receiver = None
+                        run_ssrc = -1
                     self._receive_rtcp(data, now)
                     continue
                 if unprotect is not None:
@@ -259,16 +261,21 @@ class MediaSession:
                     continue
                 received += 1
                 ssrc = packet.ssrc
+                if ssrc == run_ssrc:
+                    run.append(packet)
+                    continue
                 receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
                 if receiver is None:
                     if run:
                         hand_over_run()
                         run = []
                         run_receiver = None
+                        run_ssrc = -1
                     receiver = self._new_receiver(packet, packet_route)
                     if receiver is None:
                         stats.dropped_unroutable += 1
                         continue
+                run_ssrc = ssrc
                 if receiver is not run_receiver:
                     if run:
                         hand_over_run()

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from webrtc.rtp._construct import fast_constructor
 from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
 from webrtc.rtp.errors import RtpParseError
 from webrtc.rtp.extensions import HeaderExtensionMap
@@ -84,7 +85,7 @@ def unwrap_sequence(sequence: int, reference: int) -> int:
 
 
 # -- events ------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameReceived:
     """A complete frame. ``decodable`` is False for a delta frame following a loss
     until the next keyframe; ``delay`` is its time in the jitter buffer."""
@@ -95,6 +96,10 @@ class FrameReceived:
     keyframe: bool
     decodable: bool
     delay: float
+
+
+# one per received frame: built without the frozen __init__'s object.__setattr__ calls
+_frame_received = fast_constructor(FrameReceived)
 
 
 @dataclass(frozen=True)
@@ -910,7 +915,7 @@ class RtpReceiver:
                 if item.keyframe:
                     self._awaiting_keyframe = False
                 self._events.append(
-                    FrameReceived(
+                    _frame_received(
                         self.ssrc,
                         item.timestamp,
                         item.data,
