@@ -68,6 +68,17 @@ class BundleDemuxer:
         values = packet._extensions  # decoded by parse for the one-byte form
         if values is None:
             values = packet.extensions
+        if known is not None:
+            # The common cases: a known SSRC whose packet names no RID (or
+            # repaired RID) and either carries no MID (browsers stop sending it
+            # once the SSRC is acknowledged) or the MID already learned.
+            rid_id = extensions.rtp_stream_id_id
+            repaired_id = extensions.repaired_rtp_stream_id_id
+            if not ((rid_id and rid_id in values) or (repaired_id and repaired_id in values)):
+                mid_id = extensions.mid_id
+                mid_bytes = values.get(mid_id) if mid_id else None
+                if mid_bytes is None or self._mid_bytes.get(known.mid) == mid_bytes:
+                    return known
         if not values:
             if known is not None:
                 return known
