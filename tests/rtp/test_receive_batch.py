@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from batch_checks import drain, split_into_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,23 +58,10 @@ def _receiving() -> MediaSession:
     return session
 
 
-def _drain(session: MediaSession) -> list[object]:
-    events = []
-    while (event := session.next_event()) is not None:
-        events.append(event)
-    return events
-
-
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=1, max_size=60))
 def test_batches_match_one_call_per_datagram(sizes: list[int]) -> None:
-    batches = []
-    pos = 0
-    for size in sizes * (len(STREAM) // len(sizes) + 2):
-        if pos >= len(STREAM):
-            break
-        batches.append(STREAM[pos : pos + size])
-        pos += size
+    batches = split_into_batches(STREAM, sizes)
     one = _receiving()
     many = _receiving()
     now = 0.0
@@ -82,8 +70,8 @@ def test_batches_match_one_call_per_datagram(sizes: list[int]) -> None:
         for data in batch:
             one.receive_datagram(data, now)
         many.receive_datagrams(batch, now)
-    one_events = _drain(one)
-    assert one_events == _drain(many)
+    one_events = drain(one)
+    assert one_events == drain(many)
     assert sum(type(e).__name__ == "FrameReceived" for e in one_events) >= 30
     # rtcp_sent aside: feedback is grouped per batch (fewer compounds)
     assert replace(one.stats, rtcp_sent=0) == replace(many.stats, rtcp_sent=0)

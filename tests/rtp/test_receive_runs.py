@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from batch_checks import drain, split_into_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,13 +60,6 @@ def _receiving() -> MediaSession:
     return session
 
 
-def _drain(session: MediaSession) -> list[object]:
-    events = []
-    while (event := session.next_event()) is not None:
-        events.append(event)
-    return events
-
-
 def _state(receiver: RtpReceiver) -> tuple[object, ...]:
     buffer = receiver.jitter_buffer
     return (
@@ -98,13 +92,7 @@ def test_runs_match_one_call_per_datagram(
             stream.append(data)
         elif fate == "swap" and len(stream) >= 2:
             stream[-1], stream[-2] = stream[-2], stream[-1]
-    batches = []
-    pos = 0
-    for size in sizes * (len(stream) // len(sizes) + 2):
-        if pos >= len(stream):
-            break
-        batches.append(stream[pos : pos + size])
-        pos += size
+    batches = split_into_batches(stream, sizes)
     one = _receiving()
     many = _receiving()
     now = 0.0
@@ -125,8 +113,8 @@ def test_runs_match_one_call_per_datagram(
         many.handle_timer(now)
     for ssrc, receiver in one.receivers.items():
         assert _state(receiver) == _state(many.receivers[ssrc])
-    one_events = _drain(one)
-    assert one_events == _drain(many)
+    one_events = drain(one)
+    assert one_events == drain(many)
     assert sum(type(e).__name__ == "FrameReceived" for e in one_events) >= 30
     assert one.receivers.keys() == {VIDEO, AUDIO}
     assert one.stats.rtp_received == many.stats.rtp_received == len(stream)
