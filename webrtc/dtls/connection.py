@@ -547,7 +547,6 @@ class DtlsConnection:
         batch = datagrams if isinstance(datagrams, list | tuple) else list(datagrams)
         count = len(batch)
         payloads: list[bytes] = []
-        append = payloads.append
         events = self._events
         window = self._replay[1]
         stats = self.stats
@@ -556,16 +555,18 @@ class DtlsConnection:
         gcm = self._gcm_read if not events else None
         decrypt, salt = gcm if gcm is not None else _NO_OPEN
         # The epoch-1 window in locals, in epoch||sequence space so that the
-        # record's field is compared as it is. ``following`` is the number
-        # that takes the in-order shortcut: top + 1 while the last 64 numbers
-        # have all been seen (bitmap all ones), the keys are there and this
-        # batch cannot run past the epoch's last sequence number; else -1,
-        # which no record carries. Meanwhile ``top`` is following - 1 and
-        # accepting a record only moves ``following``.
+        # record's field is compared as it is. ``in_order_top`` is the top
+        # while the in-order shortcut applies: the last 64 numbers have all
+        # been seen (bitmap all ones), the keys are there and this batch
+        # cannot run past the epoch's last sequence number; else -2, which no
+        # record is 1 above. A record 1 above it is the next in order, and
+        # accepting it only rebinds ``in_order_top`` (``top`` is stale then).
+        # The difference is a cached small integer where ``top + 1`` would
+        # be a new one per record.
         top = _EPOCH1 + window.top
         bitmap = window.bitmap
-        following = (top + 1 if gcm is not None and bitmap == _WINDOW_MASK
-                     and top + count < _EPOCH2 else -1)
+        in_order_top = (top if gcm is not None and bitmap == _WINDOW_MASK
+                        and top + count < _EPOCH2 else -2)
         # Counted once at the end: each record of the two GCM paths below is
         # either returned, a replay or an authentication failure.
         replays = auth_failures = general_payloads = 0
@@ -574,8 +575,8 @@ class DtlsConnection:
                 size = len(data)
                 if size >= 37:
                     content_type, version, epoch_seq, length, explicit = unpack(data)
-                    if (epoch_seq == following and length + 13 == size and content_type == 23
-                            and version == DTLS1_2):
+                    if (epoch_seq - in_order_top == 1 and size - length == 13
+                            and content_type == 23 and version == DTLS1_2):
                         # One GCM application-data record of epoch 1, the next
                         # in order: as in receive_datagram(), nothing to check
                         # in the window but the tag.
@@ -585,14 +586,14 @@ class DtlsConnection:
                         except InvalidTag:
                             auth_failures += 1
                             continue
-                        following = epoch_seq + 1
-                        append(plaintext)
+                        in_order_top = epoch_seq
+                        payloads.append(plaintext)
                         continue
                     if (gcm is not None and content_type == 23 and length + 13 == size
                             and version == DTLS1_2 and _EPOCH1 <= epoch_seq < _EPOCH2):
                         # Any other GCM application-data record of epoch 1.
-                        if following >= 0:
-                            top = following - 1
+                        if in_order_top >= 0:
+                            top = in_order_top
                         # RFC 6347 §4.1.2.6: drop what the window has seen or
                         # what is older than it; mark only authenticated records.
                         if epoch_seq <= top and (top - epoch_seq >= _REPLAY_WINDOW
@@ -612,14 +613,14 @@ class DtlsConnection:
                             top = epoch_seq
                         else:
                             bitmap |= 1 << (top - epoch_seq)
-                        following = (top + 1 if bitmap == _WINDOW_MASK and top + count < _EPOCH2
-                                     else -1)
-                        append(plaintext)
+                        in_order_top = (top if bitmap == _WINDOW_MASK and top + count < _EPOCH2
+                                        else -2)
+                        payloads.append(plaintext)
                         continue
                 # Anything else: the general path, with the window written
                 # back first and read again after (it may change the state).
-                if following >= 0:
-                    top = following - 1
+                if in_order_top >= 0:
+                    top = in_order_top
                 window.top, window.bitmap = top - _EPOCH1, bitmap
                 self._application_sink = payloads
                 before = len(payloads)
@@ -632,11 +633,11 @@ class DtlsConnection:
                 bitmap = window.bitmap
                 gcm = self._gcm_read if not events else None
                 decrypt, salt = gcm if gcm is not None else _NO_OPEN
-                following = (top + 1 if gcm is not None and bitmap == _WINDOW_MASK
-                             and top + count < _EPOCH2 else -1)
+                in_order_top = (top if gcm is not None and bitmap == _WINDOW_MASK
+                                and top + count < _EPOCH2 else -2)
         finally:
-            if following >= 0:
-                top = following - 1
+            if in_order_top >= 0:
+                top = in_order_top
             window.top, window.bitmap = top - _EPOCH1, bitmap
             received = len(payloads) - general_payloads + replays + auth_failures
             stats.datagrams_received += received
