@@ -406,7 +406,7 @@ class DtlsConnection:
             # data-channel hot path. Anything unusual takes the general path.
             content_type, version, epoch_seq, length, explicit = \
                 _GCM_RECEIVED_HEAD.unpack_from(data)
-            if (content_type == 23 and version == DTLS1_2 and length + 13 == size
+            if (content_type == 23 and version == DTLS1_2 and size - length == 13
                     and epoch_seq >> 48 == 1):
                 stats = self.stats
                 stats.datagrams_received += 1
@@ -425,8 +425,10 @@ class DtlsConnection:
                 except InvalidTag:
                     stats.auth_failures += 1
                     return
-                if seq == top + 1 and window.bitmap == _WINDOW_MASK:
-                    window.top = seq  # in order, no hole in the window: only the top moves
+                if seq - top == 1 and window.bitmap == _WINDOW_MASK:
+                    # In order, no hole in the window: only the top moves. (A
+                    # difference of 1 is a cached int, where top + 1 is a new one.)
+                    window.top = seq
                 elif seq > top:
                     shift = seq - top
                     window.bitmap = (((window.bitmap << shift) | 1) & _WINDOW_MASK
