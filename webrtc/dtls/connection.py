@@ -516,6 +516,7 @@ class DtlsConnection:
         head_pack = _GCM_RECORD_HEAD.pack
         nonce_pack = _GCM_NONCE.pack
         aad_pack = _AAD.pack
+        dtls1_2 = DTLS1_2  # a local: the cheapest load in the loop
         append = self._outgoing.append
         sequence_numbers = self._write_seq
         first = epoch_seq = _EPOCH1 | sequence_numbers[1]
@@ -526,9 +527,9 @@ class DtlsConnection:
                     raise ValueError("application data record larger than 16384 bytes")
                 # RFC 5288 §3 / RFC 6347 §4.1: header and explicit nonce (the
                 # epoch and sequence number) in one pack, then the sealed data.
-                append(head_pack(23, DTLS1_2, epoch_seq, length + 24, epoch_seq)
+                append(head_pack(23, dtls1_2, epoch_seq, length + 24, epoch_seq)
                        + encrypt(nonce_pack(salt, epoch_seq), data,
-                                 aad_pack(epoch_seq, 23, DTLS1_2, length)))
+                                 aad_pack(epoch_seq, 23, dtls1_2, length)))
                 epoch_seq += 1
         finally:
             sequence_numbers[1] += epoch_seq - first
@@ -554,6 +555,7 @@ class DtlsConnection:
         stats = self.stats
         unpack = _GCM_RECEIVED_HEAD.unpack_from
         aad_pack = _AAD.pack
+        dtls1_2 = DTLS1_2  # a local: the cheapest load in the loop
         gcm = self._gcm_read if not events else None
         decrypt, salt = gcm if gcm is not None else _NO_OPEN
         # The epoch-1 window in locals, in epoch||sequence space so that the
@@ -578,18 +580,17 @@ class DtlsConnection:
                 if size >= 37:
                     content_type, version, epoch_seq, length, explicit = unpack(data)
                     if (epoch_seq - in_order_top == 1 and size - length == 13
-                            and content_type == 23 and version == DTLS1_2):
+                            and content_type == 23 and version == dtls1_2):
                         # One GCM application-data record of epoch 1, the next
                         # in order: as in receive_datagram(), nothing to check
                         # in the window but the tag.
                         try:
-                            plaintext = decrypt(salt + explicit, data[21:],
-                                                aad_pack(epoch_seq, 23, DTLS1_2, size - 37))
+                            payloads.append(decrypt(salt + explicit, data[21:],
+                                                    aad_pack(epoch_seq, 23, dtls1_2, size - 37)))
                         except InvalidTag:
                             auth_failures += 1
                             continue
                         in_order_top = epoch_seq
-                        payloads.append(plaintext)
                         continue
                     if (gcm is not None and content_type == 23 and length + 13 == size
                             and version == DTLS1_2 and _EPOCH1 <= epoch_seq < _EPOCH2):
