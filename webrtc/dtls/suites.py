@@ -324,9 +324,11 @@ class RecordProtection:
             self._encrypt(_GCM_NONCE.pack(self._salt_int, epoch_seq), plaintext,
                           _AAD.pack(epoch_seq, 23, 0xFEFD, length))
 
-    def open_gcm_record(self, record: bytes, epoch_seq: int, explicit: int) -> bytes:
-        """Open a whole single-record GCM datagram whose header is already parsed."""
-        return self._decrypt(_GCM_NONCE.pack(self._salt_int, explicit), record[21:],
+    def open_gcm_record(self, record: bytes, epoch_seq: int, explicit: bytes) -> bytes:
+        """Open a whole single-record GCM datagram whose header is already parsed
+        (``explicit``: its 8-byte explicit nonce, as the connection's receive path
+        unpacks it)."""
+        return self._decrypt(self._salt + explicit, record[21:],
                              _AAD.pack(epoch_seq, record[0], 0xFEFD, len(record) - 37))
 
     def seal(self, content_type: int, version: int, epoch_seq: int, plaintext: bytes) -> bytes:
