@@ -167,7 +167,7 @@ def _record_layer_function(client: DtlsConnection, server: DtlsConnection,
     assert sealer is not None and opener is not None
     seal = sealer.seal_application_data
     open_record = opener.open_gcm_record
-    head = struct.Struct(">BHQHQ")
+    head = struct.Struct(">BHQH8s")  # explicit nonce as bytes, as the engine reads it
 
     def record_layer() -> None:
         for sequence in range(_BATCH):

@@ -303,11 +303,17 @@ class RecordProtection:
         self._encrypt = self._aead.encrypt
         self._decrypt = self._aead.decrypt
 
-    def gcm_parts(self, decrypt: bool = False) -> tuple[Callable[[bytes, bytes, bytes], bytes],
-                                                         int]:
-        """The AEAD call and salt the connection's inlined GCM hot path uses."""
+    def gcm_parts(self) -> tuple[Callable[[bytes, bytes, bytes], bytes], int]:
+        """The AEAD encrypt call and salt (as an integer, packed with the
+        explicit nonce) the connection's inlined GCM send path uses."""
         assert not self._chacha
-        return (self._decrypt if decrypt else self._encrypt), self._salt_int
+        return self._encrypt, self._salt_int
+
+    def gcm_open_parts(self) -> tuple[Callable[[bytes, bytes, bytes], bytes], bytes]:
+        """The AEAD decrypt call and salt (as bytes, to which the received
+        explicit nonce is appended) the connection's inlined GCM receive path uses."""
+        assert not self._chacha
+        return self._decrypt, self._salt
 
     def seal_application_data(self, epoch_seq: int, plaintext: bytes) -> bytes:
         """A complete DTLS 1.2 application-data record (the hot path, one pack per field)."""
@@ -318,9 +324,11 @@ class RecordProtection:
             self._encrypt(_GCM_NONCE.pack(self._salt_int, epoch_seq), plaintext,
                           _AAD.pack(epoch_seq, 23, 0xFEFD, length))
 
-    def open_gcm_record(self, record: bytes, epoch_seq: int, explicit: int) -> bytes:
-        """Open a whole single-record GCM datagram whose header is already parsed."""
-        return self._decrypt(_GCM_NONCE.pack(self._salt_int, explicit), record[21:],
+    def open_gcm_record(self, record: bytes, epoch_seq: int, explicit: bytes) -> bytes:
+        """Open a whole single-record GCM datagram whose header is already parsed
+        (``explicit``: its 8-byte explicit nonce, as the connection's receive path
+        unpacks it)."""
+        return self._decrypt(self._salt + explicit, record[21:],
                              _AAD.pack(epoch_seq, record[0], 0xFEFD, len(record) - 37))
 
     def seal(self, content_type: int, version: int, epoch_seq: int, plaintext: bytes) -> bytes:
