@@ -13,7 +13,7 @@ sequence number); other blocks when that attribute is first read.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from webrtc.rtp.errors import RtpParseError
 
@@ -120,6 +120,89 @@ def encode_extensions(
     return chosen, block
 
 
+class _Layout(dict[int, tuple[int, int]]):
+    """Where each element of one extension block sits: ``{id: (offset, length)}``
+    with offsets into the packet, plus the block's bounds and profile.
+
+    For the one-byte form it also holds the octets a decoder visits (element
+    headers and padding, RFC 8285 §4.2) as a :class:`struct.Struct` reader and the
+    values it read: a block whose visited octets are the same decodes the same,
+    so :meth:`RtpPacket.parse` checks those (one ``unpack_from``) instead of
+    walking the block again. Layouts are shared between packets; never mutate one.
+    """
+
+    __slots__ = ("check", "end", "expected", "profile", "start")
+
+    def __init__(self, profile: int, start: int, end: int) -> None:
+        super().__init__()
+        self.profile = profile
+        self.start = start
+        self.end = end
+        self.check: Callable[[bytes, int], tuple[int, ...]] | None = None
+        self.expected: tuple[int, ...] = ()
+
+
+def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
+    """Decode the layout of the block ``data[start:end]`` (RFC 8285 §4.2, §4.3),
+    with the same rules as :func:`decode_extensions`."""
+    layout = _Layout(profile, start, end)
+    pos = start
+    if profile == ONE_BYTE_PROFILE:
+        visited = ["!"]
+        expected: list[int] = []
+        while pos < end:
+            byte = data[pos]
+            visited.append("B")
+            expected.append(byte)
+            if not byte:  # padding
+                pos += 1
+                continue
+            if byte >= 0xF0:  # id 15 stops processing
+                break
+            length = (byte & 0x0F) + 1
+            if pos + 1 + length > end:
+                break
+            layout[byte >> 4] = (pos + 1, length)
+            visited.append(f"{length}x")
+            pos += 1 + length
+        layout.check = struct.Struct("".join(visited)).unpack_from
+        layout.expected = tuple(expected)
+    elif profile & 0xFFF0 == TWO_BYTE_PROFILE:
+        while pos < end:
+            ext_id = data[pos]
+            if not ext_id:
+                pos += 1
+                continue
+            if pos + 2 > end:
+                break
+            length = data[pos + 1]
+            if pos + 2 + length > end:
+                break
+            layout[ext_id] = (pos + 2, length)
+            pos += 2 + length
+    return layout
+
+
+# One-byte layouts seen, by ``start << 24 | words << 8 | first octet``; a
+# stream's packets carry a handful of layouts (with or without the MID, ...).
+_LAYOUTS: dict[int, _Layout] = {}
+_LAYOUTS_MAX = 256
+
+
+def _learn(data: bytes, start: int, end: int, key: int) -> _Layout:
+    layout = _scan(data, ONE_BYTE_PROFILE, start, end)
+    if len(_LAYOUTS) >= _LAYOUTS_MAX:
+        _LAYOUTS.clear()  # a peer cycling through layouts only costs scans
+    _LAYOUTS[key] = layout
+    return layout
+
+
+def _decode(data: bytes, layout: _Layout | None) -> dict[int, bytes]:
+    if layout is None:
+        return {}
+    return {ext_id: data[offset : offset + length] for ext_id, (offset, length) in layout.items()}
+
+
 class RtpPacket:
     """One RTP packet.
 
@@ -128,14 +211,19 @@ class RtpPacket:
     RFC 8285 extension ids to raw values; ``extension_profile`` is the profile
     of the extension block (``None`` without one). Other profiles' blocks are
     kept in ``extension_data``.
+
+    A parsed packet keeps the datagram (``_data``) and where its extension
+    elements are (``_layout``); ``_extensions`` stays ``None`` until the
+    ``extensions`` mapping is first read. :meth:`parse` returns it as a
+    :class:`_ParsedRtpPacket`, which turns back into a plain ``RtpPacket`` on
+    the first attribute write, so ``bytes()`` of an untouched packet is the
+    datagram itself.
     """
 
     __slots__ = (
-        "_as_parsed",
-        "_ext_block",
-        "_ext_original",
-        "_ext_profile_original",
+        "_data",
         "_extensions",
+        "_layout",
         "csrc",
         "extension_profile",
         "marker",
@@ -170,10 +258,8 @@ class RtpPacket:
         self.padding = padding
         self.extension_profile = extension_profile
         self._extensions: dict[int, bytes] | None = {} if extensions is None else extensions
-        self._ext_block: bytes | None = None
-        self._ext_original: dict[int, bytes] | None = None
-        self._ext_profile_original: int | None = None
-        self._as_parsed: tuple[object, ...] | None = None
+        self._data = b""
+        self._layout: _Layout | None = None
 
     @property
     def version(self) -> int:
@@ -183,19 +269,14 @@ class RtpPacket:
     def extensions(self) -> dict[int, bytes]:
         extensions = self._extensions
         if extensions is None:
-            block = self._ext_block
-            profile = self._ext_profile_original
-            assert block is not None and profile is not None
-            extensions = decode_extensions(profile, block)
-            self._extensions = extensions
-            # what bytes() compares against to know the block is still current
-            self._ext_original = extensions.copy()
+            extensions = _decode(self._data, self._layout)
+            _set_extensions(self, extensions)  # not a modification: no class change
         return extensions
 
     @extensions.setter
     def extensions(self, value: dict[int, bytes]) -> None:
         self._extensions = value
-        self._ext_block = None
+        self._layout = None
 
     @property
     def extension_data(self) -> bytes:
@@ -203,21 +284,22 @@ class RtpPacket:
         return self._extension_block()[1]
 
     def _extension_block(self) -> tuple[int | None, bytes]:
-        block = self._ext_block
-        if block is not None and self.extension_profile == self._ext_profile_original and (
-            self._extensions is None or self._extensions == self._ext_original
-        ):
-            return self.extension_profile, block
+        layout = self._layout
         extensions = self._extensions
-        if not extensions:
-            original = self._ext_profile_original
-            if (
-                block is not None
-                and original is not None
-                and original != ONE_BYTE_PROFILE
-                and original & 0xFFF0 != TWO_BYTE_PROFILE
+        if layout is not None:
+            if self.extension_profile == layout.profile and (
+                extensions is None or extensions == _decode(self._data, layout)
             ):
-                return self.extension_profile, block  # a generic RFC 3550 block
+                return layout.profile, self._data[layout.start : layout.end]
+            if extensions is None:
+                extensions = self.extensions
+        if not extensions:
+            if (
+                layout is not None
+                and layout.profile != ONE_BYTE_PROFILE
+                and layout.profile & 0xFFF0 != TWO_BYTE_PROFILE
+            ):  # a generic RFC 3550 block
+                return self.extension_profile, self._data[layout.start : layout.end]
             return None, b""
         return encode_extensions(extensions, self.extension_profile)
 
@@ -239,85 +321,50 @@ class RtpPacket:
             pos += 4 * cc
             if n < pos:
                 raise RtpParseError("RTP packet truncated in its CSRC list")
-            csrc: tuple[int, ...] = _CSRC[cc].unpack_from(data, 12)
+            packet.csrc = _CSRC[cc].unpack_from(data, 12)
         else:
-            csrc = ()
-        packet.csrc = csrc
+            packet.csrc = ()
         if b0 & 0x10:
             if n < pos + 4:
                 raise RtpParseError("RTP packet truncated in its extension header")
             profile, words = _EXTENSION_HEADER.unpack_from(data, pos)
-            end = pos + 4 + 4 * words
-            if n < end:
+            start = pos + 4
+            pos = start + 4 * words
+            if n < pos:
                 raise RtpParseError("RTP header extension runs past the packet")
-            packet._ext_block = data[pos + 4 : end]
-            if profile == ONE_BYTE_PROFILE:
-                # decode_extensions inlined (RFC 8285 §4.2), reading ``data`` in
-                # place: every receiver reads the MID and transport-wide number
-                decoded: dict[int, bytes] = {}
-                at = pos + 4
-                while at < end:
-                    byte = data[at]
-                    if byte:
-                        if byte >= 0xF0:  # id 15
-                            break
-                        stop = at + 2 + (byte & 0x0F)
-                        if stop > end:
-                            break
-                        decoded[byte >> 4] = data[at + 1 : stop]
-                        at = stop
-                    else:
-                        at += 1
-                packet._extensions = decoded
-                packet._ext_original = decoded.copy()  # bytes() checks it is unchanged
+            if profile == ONE_BYTE_PROFILE and words:
+                key = start << 24 | words << 8 | data[start]
+                layout = _LAYOUTS.get(key)
+                if layout is None or layout.check(data, start) != layout.expected:  # type: ignore[misc]
+                    layout = _learn(data, start, pos, key)
             else:
-                packet._extensions = packet._ext_original = None
-            pos = end
+                layout = _scan(data, profile, start, pos)
+            packet._layout = layout
         else:
             profile = None
-            packet._ext_block = None
-            packet._extensions = {}
-            packet._ext_original = None
+            packet._layout = None
+        packet._extensions = None
         packet.extension_profile = profile
-        packet._ext_profile_original = profile
         if b0 & 0x20:
             count = data[n - 1]
             if count == 0 or n - count < pos:
                 raise RtpParseError(f"RTP padding count {count} is invalid")
-            packet.padding = padding = data[n - count :]
-            packet.payload = payload = data[pos : n - count]
+            packet.padding = data[n - count :]
+            packet.payload = data[pos : n - count]
         else:
-            packet.padding = padding = b""
-            packet.payload = payload = data[pos:]
+            packet.padding = b""
+            packet.payload = data[pos:]
         packet.marker = b1 >= 0x80
         packet.payload_type = b1 & 0x7F
         packet.sequence_number = sequence_number
         packet.timestamp = timestamp
         packet.ssrc = ssrc
-        # what bytes() compares against to hand back ``data`` itself when nothing changed
-        packet._as_parsed = (
-            b1, sequence_number, timestamp, ssrc, payload, padding, csrc, profile, data
-        )
+        packet._data = data
+        if cls is RtpPacket:
+            packet.__class__ = _ParsedRtpPacket
         return packet
 
     def __bytes__(self) -> bytes:
-        parsed = self._as_parsed
-        if parsed is not None:
-            extensions = self._extensions
-            if (
-                parsed
-                == (
-                    (0x80 | self.payload_type) if self.marker else self.payload_type,
-                    self.sequence_number, self.timestamp, self.ssrc, self.payload, self.padding,
-                    self.csrc, self.extension_profile, parsed[8],
-                )
-                and (
-                    extensions is None
-                    or extensions == self._ext_original
-                    or (not extensions and self._ext_block is None and parsed[7] is None)
-                )
-            ):
-                return parsed[8]  # type: ignore[return-value]
         profile, block = self._extension_block()
         csrc = self.csrc
         b0 = 0x80 | len(csrc)
@@ -360,3 +407,37 @@ class RtpPacket:
             f"csrc={self.csrc}, extensions={self.extensions}, payload={len(self.payload)} bytes, "
             f"padding={len(self.padding)} bytes)"
         )
+
+
+class _ParsedRtpPacket(RtpPacket):
+    """An :class:`RtpPacket` as parsed and not written to since.
+
+    Its fields are those of the datagram, so ``bytes()`` is the datagram itself
+    unless the ``extensions`` mapping (the one attribute handed out mutable) was
+    changed in place. Any attribute write first turns the packet into a plain
+    ``RtpPacket`` (whose ``bytes()`` serializes the fields), so reads stay slot
+    reads and only the first write pays for the check.
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        _set_class(self, RtpPacket)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        _set_class(self, RtpPacket)
+        object.__delattr__(self, name)
+
+    def __bytes__(self) -> bytes:
+        extensions = self._extensions
+        if extensions is None or extensions == _decode(self._data, self._layout):
+            return self._data
+        return RtpPacket.__bytes__(self)
+
+
+def _set_class(packet: RtpPacket, cls: type[RtpPacket]) -> None:
+    object.__setattr__(packet, "__class__", cls)
+
+
+_set_extensions = RtpPacket.__dict__["_extensions"].__set__
