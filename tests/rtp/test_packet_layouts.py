@@ -175,3 +175,28 @@ def test_many_layouts_do_not_break_decoding() -> None:
         assert bytes(parsed) == datagram
         with pytest.raises(RtpParseError):
             RtpPacket.parse(datagram[:-5])  # the block runs past the end
+
+
+@pytest.mark.parametrize(
+    "datagram",
+    [
+        packet_with_block(b"\x10\x30\x00\x00", payload=b"")[:-1],  # block cut short
+        bytes((0xB0,)) + packet_with_block(b"\x10\x30\x00\x00", payload=b"ab\x00")[1:],  # count 0
+        bytes((0xB0,)) + packet_with_block(b"\x10\x30\x00\x00", payload=b"ab\x09")[1:],  # too many
+        bytes((0x50,)) + packet_with_block(b"\x10\x30\x00\x00")[1:],  # version 1
+    ],
+)
+def test_malformed_packets_with_a_one_byte_block_raise(datagram: bytes) -> None:
+    with pytest.raises(RtpParseError):
+        RtpPacket.parse(datagram)
+
+
+@pytest.mark.parametrize("payload", [b"", b"a", b"abcdefgh"])
+def test_empty_one_byte_block(payload: bytes) -> None:
+    datagram = packet_with_block(b"", payload=payload)
+    parsed = RtpPacket.parse(datagram)
+    assert parsed.extension_profile == ONE_BYTE_PROFILE
+    assert parsed.extensions == {}
+    assert parsed.payload == payload
+    assert bytes(parsed) == datagram
+    assert HeaderExtensionMap(PAIRS).get_mid(parsed) is None

@@ -28,6 +28,8 @@ __all__ = [
 
 _HEADER = struct.Struct("!BBHII")
 _EXTENSION_HEADER = struct.Struct("!HH")
+# the fixed header, the extension header and the first octet of the block
+_FIXED = struct.Struct("!BBHIIHHB")
 _U16 = struct.Struct("!H")
 _CSRC = [struct.Struct(f"!{count}I") for count in range(16)]
 _new = object.__new__
@@ -183,8 +185,8 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
     return layout
 
 
-# One-byte layouts seen, by ``start << 24 | words << 8 | first octet``; a
-# stream's packets carry a handful of layouts (with or without the MID, ...).
+# One-byte layouts seen at offset 16 (no CSRC), by ``words << 8 | first octet``;
+# a stream's packets carry a handful of layouts (with or without the MID, ...).
 _LAYOUTS: dict[int, _Layout] = {}
 _LAYOUTS_MAX = 256
 
@@ -309,6 +311,47 @@ class RtpPacket:
         if type(data) is not bytes:
             data = bytes(data)
         n = len(data)
+        if n < 17 or cls is not RtpPacket:
+            return cls._parse(data)
+        b0, b1, sequence_number, timestamp, ssrc, profile, words, first = _FIXED.unpack_from(data)
+        if b0 & 0xDF != 0x90 or profile != ONE_BYTE_PROFILE or not words:
+            return cls._parse(data)  # not version 2 with a one-byte block and no CSRC
+        # What browsers send: version 2, no CSRC, a one-byte extension block
+        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known.
+        pos = 16 + 4 * words
+        if n < pos:
+            raise RtpParseError("RTP header extension runs past the packet")
+        key = words << 8 | first
+        layout = _LAYOUTS.get(key)
+        if layout is None or layout.check(data, 16) != layout.expected:  # type: ignore[misc]
+            layout = _learn(data, 16, pos, key)
+        packet: RtpPacket = _Blank()
+        packet._layout = layout
+        packet._extensions = None
+        packet.extension_profile = ONE_BYTE_PROFILE
+        packet.csrc = ()
+        if b0 & 0x20:
+            count = data[n - 1]
+            if count == 0 or n - count < pos:
+                raise RtpParseError(f"RTP padding count {count} is invalid")
+            packet.padding = data[n - count :]
+            packet.payload = data[pos : n - count]
+        else:
+            packet.padding = b""
+            packet.payload = data[pos:]
+        packet.marker = b1 >= 0x80
+        packet.payload_type = b1 & 0x7F
+        packet.sequence_number = sequence_number
+        packet.timestamp = timestamp
+        packet.ssrc = ssrc
+        packet._data = data
+        packet.__class__ = _ParsedRtpPacket
+        return packet
+
+    @classmethod
+    def _parse(cls, data: bytes) -> RtpPacket:
+        """:meth:`parse` for every packet (``data`` is bytes)."""
+        n = len(data)
         if n < 12:
             raise RtpParseError(f"RTP packet of {n} bytes is shorter than its 12-byte header")
         b0, b1, sequence_number, timestamp, ssrc = _HEADER.unpack_from(data)
@@ -332,14 +375,7 @@ class RtpPacket:
             pos = start + 4 * words
             if n < pos:
                 raise RtpParseError("RTP header extension runs past the packet")
-            if profile == ONE_BYTE_PROFILE and words:
-                key = start << 24 | words << 8 | data[start]
-                layout = _LAYOUTS.get(key)
-                if layout is None or layout.check(data, start) != layout.expected:  # type: ignore[misc]
-                    layout = _learn(data, start, pos, key)
-            else:
-                layout = _scan(data, profile, start, pos)
-            packet._layout = layout
+            packet._layout = _scan(data, profile, start, pos)
         else:
             profile = None
             packet._layout = None
@@ -434,6 +470,14 @@ class _ParsedRtpPacket(RtpPacket):
         if extensions is None or extensions == _decode(self._data, self._layout):
             return self._data
         return RtpPacket.__bytes__(self)
+
+
+class _Blank(RtpPacket):
+    """What :meth:`RtpPacket.parse` fills in (its own ``__init__`` is cheaper to
+    call than ``object.__new__``) before it becomes a :class:`_ParsedRtpPacket`."""
+
+    __slots__ = ()
+    __init__ = object.__init__
 
 
 def _set_class(packet: RtpPacket, cls: type[RtpPacket]) -> None:
