@@ -29,7 +29,7 @@ __all__ = [
 _HEADER = struct.Struct("!BBHII")
 _EXTENSION_HEADER = struct.Struct("!HH")
 # the fixed header, the extension header and the first octet of the block
-_FIXED = struct.Struct("!BBHIIHHB")
+_FIXED = struct.Struct("!BBHIIHI")
 _U16 = struct.Struct("!H")
 _CSRC = [struct.Struct(f"!{count}I") for count in range(16)]
 _new = object.__new__
@@ -133,7 +133,7 @@ class _Layout(dict[int, tuple[int, int]]):
     walking the block again. Layouts are shared between packets; never mutate one.
     """
 
-    __slots__ = ("check", "end", "expected", "profile", "start")
+    __slots__ = ("check", "end", "expected", "profile", "slices", "start")
 
     def __init__(self, profile: int, start: int, end: int) -> None:
         super().__init__()
@@ -142,6 +142,7 @@ class _Layout(dict[int, tuple[int, int]]):
         self.end = end
         self.check: Callable[[bytes, int], tuple[int, ...]] | None = None
         self.expected: tuple[int, ...] = ()
+        self.slices: list[tuple[int, slice]] = []  # (id, where), for decoding
 
 
 def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
@@ -150,12 +151,10 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
     layout = _Layout(profile, start, end)
     pos = start
     if profile == ONE_BYTE_PROFILE:
-        visited = ["!"]
-        expected: list[int] = []
+        visited: list[int] = []  # offsets of the octets read as headers or padding
         while pos < end:
             byte = data[pos]
-            visited.append("B")
-            expected.append(byte)
+            visited.append(pos)
             if not byte:  # padding
                 pos += 1
                 continue
@@ -165,10 +164,18 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
             if pos + 1 + length > end:
                 break
             layout[byte >> 4] = (pos + 1, length)
-            visited.append(f"{length}x")
             pos += 1 + length
-        layout.check = struct.Struct("".join(visited)).unpack_from
-        layout.expected = tuple(expected)
+        # the key of _LAYOUTS holds the block's first two octets: not checked again
+        checked = [offset for offset in visited if offset >= start + 2]
+        fields = ["!"]
+        at = start
+        for offset in checked:
+            if offset > at:
+                fields.append(f"{offset - at}x")
+            fields.append("B")
+            at = offset + 1
+        layout.check = struct.Struct("".join(fields)).unpack_from
+        layout.expected = tuple(data[offset] for offset in checked)
     elif profile & 0xFFF0 == TWO_BYTE_PROFILE:
         while pos < end:
             ext_id = data[pos]
@@ -182,17 +189,25 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
                 break
             layout[ext_id] = (pos + 2, length)
             pos += 2 + length
+    layout.slices = [
+        (ext_id, slice(offset, offset + length)) for ext_id, (offset, length) in layout.items()
+    ]
     return layout
 
 
-# One-byte layouts seen at offset 16 (no CSRC), by ``words << 8 | first octet``;
-# a stream's packets carry a handful of layouts (with or without the MID, ...).
+# One-byte layouts seen at offset 16 (no CSRC), by the 32 bits after the
+# profile: the block's length in words and its first two octets. A stream's
+# packets carry a handful of layouts (with or without the MID, ...).
 _LAYOUTS: dict[int, _Layout] = {}
 _LAYOUTS_MAX = 256
 
 
-def _learn(data: bytes, start: int, end: int, key: int) -> _Layout:
-    layout = _scan(data, ONE_BYTE_PROFILE, start, end)
+def _learn(data: bytes, key: int) -> _Layout:
+    """The layout of the one-byte block at offset 16, ``key`` as in _LAYOUTS."""
+    end = 16 + 4 * (key >> 16)
+    if len(data) < end:
+        raise RtpParseError("RTP header extension runs past the packet")
+    layout = _scan(data, ONE_BYTE_PROFILE, 16, end)
     if len(_LAYOUTS) >= _LAYOUTS_MAX:
         _LAYOUTS.clear()  # a peer cycling through layouts only costs scans
     _LAYOUTS[key] = layout
@@ -200,9 +215,11 @@ def _learn(data: bytes, start: int, end: int, key: int) -> _Layout:
 
 
 def _decode(data: bytes, layout: _Layout | None) -> dict[int, bytes]:
-    if layout is None:
-        return {}
-    return {ext_id: data[offset : offset + length] for ext_id, (offset, length) in layout.items()}
+    extensions: dict[int, bytes] = {}
+    if layout is not None:
+        for ext_id, where in layout.slices:
+            extensions[ext_id] = data[where]
+    return extensions
 
 
 class RtpPacket:
@@ -271,7 +288,12 @@ class RtpPacket:
     def extensions(self) -> dict[int, bytes]:
         extensions = self._extensions
         if extensions is None:
-            extensions = _decode(self._data, self._layout)
+            extensions = {}  # _decode inlined: receivers read it for every packet
+            layout = self._layout
+            if layout is not None:
+                data = self._data
+                for ext_id, where in layout.slices:
+                    extensions[ext_id] = data[where]
             _set_extensions(self, extensions)  # not a modification: no class change
         return extensions
 
@@ -311,20 +333,22 @@ class RtpPacket:
         if type(data) is not bytes:
             data = bytes(data)
         n = len(data)
-        if n < 17 or cls is not RtpPacket:
+        if n < 20 or cls is not RtpPacket:
             return cls._parse(data)
-        b0, b1, sequence_number, timestamp, ssrc, profile, words, first = _FIXED.unpack_from(data)
-        if b0 & 0xDF != 0x90 or profile != ONE_BYTE_PROFILE or not words:
-            return cls._parse(data)  # not version 2 with a one-byte block and no CSRC
+        b0, b1, sequence_number, timestamp, ssrc, profile, key = _FIXED.unpack_from(data)
+        if b0 & 0xDF != 0x90 or profile != ONE_BYTE_PROFILE or key < 0x10000:
+            return cls._parse(data)  # not version 2, no CSRC, a non-empty one-byte block
         # What browsers send: version 2, no CSRC, a one-byte extension block
-        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known.
-        pos = 16 + 4 * words
-        if n < pos:
-            raise RtpParseError("RTP header extension runs past the packet")
-        key = words << 8 | first
+        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known:
+        # ``key`` is its length in words and its first two octets.
         layout = _LAYOUTS.get(key)
-        if layout is None or layout.check(data, 16) != layout.expected:  # type: ignore[misc]
-            layout = _learn(data, 16, pos, key)
+        if (
+            layout is None
+            or n < layout.end
+            or layout.check(data, 16) != layout.expected  # type: ignore[misc]
+        ):
+            layout = _learn(data, key)
+        pos = layout.end
         packet: RtpPacket = _Blank()
         packet._layout = layout
         packet._extensions = None
