@@ -200,3 +200,18 @@ def test_empty_one_byte_block(payload: bytes) -> None:
     assert parsed.payload == payload
     assert bytes(parsed) == datagram
     assert HeaderExtensionMap(PAIRS).get_mid(parsed) is None
+
+
+def test_values_do_not_make_new_layouts() -> None:
+    # An audio level (id 1, one octet) first in the block changes with every
+    # packet: its packets must share one layout, not fill the cache.
+    from webrtc.rtp import packet as packet_module
+
+    extension_map = HeaderExtensionMap([(1, ext.AUDIO_LEVEL), (3, ext.TRANSPORT_WIDE_CC)])
+    packet_module._LAYOUTS.clear()
+    for level in range(128):
+        block = bytes((0x10, 0x80 | level, 0x31, 0, level, 0, 0, 0))
+        parsed = RtpPacket.parse(packet_with_block(block))
+        assert extension_map.get_audio_level(parsed) == ext.AudioLevel(True, level)
+        assert extension_map.get_transport_sequence_number(parsed) == level
+    assert len(packet_module._LAYOUTS) == 1

@@ -124,31 +124,36 @@ def encode_extensions(
 
 class _Layout(dict[int, tuple[int, int]]):
     """Where each element of one extension block sits: ``{id: (offset, length)}``
-    with offsets into the packet, plus the block's bounds and profile.
+    with offsets into the packet, plus the block's bounds and profile, and
+    ``slices``, ``[(id, slice)]`` in the same order, to decode the mapping.
 
-    For the one-byte form it also holds the octets a decoder visits (element
-    headers and padding, RFC 8285 §4.2) as a :class:`struct.Struct` reader and the
-    values it read: a block whose visited octets are the same decodes the same,
-    so :meth:`RtpPacket.parse` checks those (one ``unpack_from``) instead of
-    walking the block again. Layouts are shared between packets; never mutate one.
+    A layout of :data:`_LAYOUTS` also holds the octets a decoder visits
+    (element headers and padding, RFC 8285 §4.2) after the first, as a
+    :class:`struct.Struct` reader (``check``) and the values it read
+    (``expected``): a block whose first octet and visited octets are the same
+    decodes the same, so :meth:`RtpPacket.parse` checks those with one
+    ``unpack_from`` instead of walking the block again. Layouts are shared
+    between packets; never mutate one.
     """
 
     __slots__ = ("check", "end", "expected", "profile", "slices", "start")
-
-    def __init__(self, profile: int, start: int, end: int) -> None:
-        super().__init__()
-        self.profile = profile
-        self.start = start
-        self.end = end
-        self.check: Callable[[bytes, int], tuple[int, ...]] | None = None
-        self.expected: tuple[int, ...] = ()
-        self.slices: list[tuple[int, slice]] = []  # (id, where), for decoding
+    check: Callable[[bytes, int], tuple[int, ...]]
+    end: int
+    expected: tuple[int, ...]
+    profile: int
+    slices: list[tuple[int, slice]]
+    start: int
 
 
-def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
+def _scan(data: bytes, profile: int, start: int, end: int, check: bool = False) -> _Layout:
     """Decode the layout of the block ``data[start:end]`` (RFC 8285 §4.2, §4.3),
-    with the same rules as :func:`decode_extensions`."""
-    layout = _Layout(profile, start, end)
+    with the same rules as :func:`decode_extensions`; with ``check``, also the
+    octets to check for a one-byte block (see :class:`_Layout`)."""
+    layout = _Layout()
+    layout.profile = profile
+    layout.start = start
+    layout.end = end
+    layout.slices = slices = []
     pos = start
     if profile == ONE_BYTE_PROFILE:
         visited: list[int] = []  # offsets of the octets read as headers or padding
@@ -160,22 +165,21 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
                 continue
             if byte >= 0xF0:  # id 15 stops processing
                 break
-            length = (byte & 0x0F) + 1
-            if pos + 1 + length > end:
+            stop = pos + 2 + (byte & 0x0F)
+            if stop > end:
                 break
-            layout[byte >> 4] = (pos + 1, length)
-            pos += 1 + length
-        # the key of _LAYOUTS holds the block's first two octets: not checked again
-        checked = [offset for offset in visited if offset >= start + 2]
-        fields = ["!"]
-        at = start
-        for offset in checked:
-            if offset > at:
-                fields.append(f"{offset - at}x")
-            fields.append("B")
-            at = offset + 1
-        layout.check = struct.Struct("".join(fields)).unpack_from
-        layout.expected = tuple(data[offset] for offset in checked)
+            layout[byte >> 4] = (pos + 1, stop - pos - 1)
+            pos = stop
+        if check:
+            fields = ["!"]
+            at = start + 1  # the first octet is in the key of _LAYOUTS
+            for offset in visited[1:]:
+                if offset > at:
+                    fields.append(f"{offset - at}x")
+                fields.append("B")
+                at = offset + 1
+            layout.check = struct.Struct("".join(fields)).unpack_from
+            layout.expected = tuple([data[offset] for offset in visited[1:]])
     elif profile & 0xFFF0 == TWO_BYTE_PROFILE:
         while pos < end:
             ext_id = data[pos]
@@ -184,30 +188,29 @@ def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
                 continue
             if pos + 2 > end:
                 break
-            length = data[pos + 1]
-            if pos + 2 + length > end:
+            stop = pos + 2 + data[pos + 1]
+            if stop > end:
                 break
-            layout[ext_id] = (pos + 2, length)
-            pos += 2 + length
-    layout.slices = [
-        (ext_id, slice(offset, offset + length)) for ext_id, (offset, length) in layout.items()
-    ]
+            layout[ext_id] = (pos + 2, stop - pos - 2)
+            pos = stop
+    for ext_id, (offset, length) in layout.items():  # after the walk: a repeated id counts once
+        slices.append((ext_id, slice(offset, offset + length)))
     return layout
 
 
-# One-byte layouts seen at offset 16 (no CSRC), by the 32 bits after the
-# profile: the block's length in words and its first two octets. A stream's
-# packets carry a handful of layouts (with or without the MID, ...).
+# One-byte layouts seen at offset 16 (no CSRC), by the block's length in words
+# and its first octet (``words << 8 | octet``), never by a value's octet: a
+# stream's packets carry a handful of layouts (with or without the MID, ...).
 _LAYOUTS: dict[int, _Layout] = {}
 _LAYOUTS_MAX = 256
 
 
 def _learn(data: bytes, key: int) -> _Layout:
     """The layout of the one-byte block at offset 16, ``key`` as in _LAYOUTS."""
-    end = 16 + 4 * (key >> 16)
+    end = 16 + 4 * (key >> 8)
     if len(data) < end:
         raise RtpParseError("RTP header extension runs past the packet")
-    layout = _scan(data, ONE_BYTE_PROFILE, 16, end)
+    layout = _scan(data, ONE_BYTE_PROFILE, 16, end, check=True)
     if len(_LAYOUTS) >= _LAYOUTS_MAX:
         _LAYOUTS.clear()  # a peer cycling through layouts only costs scans
     _LAYOUTS[key] = layout
@@ -339,13 +342,14 @@ class RtpPacket:
         if b0 & 0xDF != 0x90 or profile != ONE_BYTE_PROFILE or key < 0x10000:
             return cls._parse(data)  # not version 2, no CSRC, a non-empty one-byte block
         # What browsers send: version 2, no CSRC, a one-byte extension block
-        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known:
+        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known.
         # ``key`` is its length in words and its first two octets.
+        key >>= 8
         layout = _LAYOUTS.get(key)
         if (
             layout is None
             or n < layout.end
-            or layout.check(data, 16) != layout.expected  # type: ignore[misc]
+            or layout.check(data, 16) != layout.expected
         ):
             layout = _learn(data, key)
         pos = layout.end
