@@ -209,9 +209,12 @@ def test_values_do_not_make_new_layouts() -> None:
 
     extension_map = HeaderExtensionMap([(1, ext.AUDIO_LEVEL), (3, ext.TRANSPORT_WIDE_CC)])
     packet_module._LAYOUTS.clear()
+    layouts = set()
     for level in range(128):
         block = bytes((0x10, 0x80 | level, 0x31, 0, level, 0, 0, 0))
         parsed = RtpPacket.parse(packet_with_block(block))
+        layouts.add(id(parsed._layout))  # the same object: found, not learnt again
         assert extension_map.get_audio_level(parsed) == ext.AudioLevel(True, level)
         assert extension_map.get_transport_sequence_number(parsed) == level
     assert len(packet_module._LAYOUTS) == 1
+    assert len(layouts) == 1

@@ -172,7 +172,7 @@ def _scan(data: bytes, profile: int, start: int, end: int, check: bool = False) 
             pos = stop
         if check:
             fields = ["!"]
-            at = start + 1  # the first octet is in the key of _LAYOUTS
+            at = start  # the first octet is in the key of _LAYOUTS: visited[1:]
             for offset in visited[1:]:
                 if offset > at:
                     fields.append(f"{offset - at}x")
