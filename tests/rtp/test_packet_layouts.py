@@ -218,3 +218,17 @@ def test_values_do_not_make_new_layouts() -> None:
         assert extension_map.get_transport_sequence_number(parsed) == level
     assert len(packet_module._LAYOUTS) == 1
     assert len(layouts) == 1
+
+
+def test_extension_value_agrees_with_the_mapping() -> None:
+    blocks = [b"\x10\x30\x22\x12\x34\x56\x31\x10\xe1\x00\x00\x00", b"", b"\x00\xf0\x10\x30"]
+    for block in blocks:
+        parsed = RtpPacket.parse(packet_with_block(block))
+        in_place = [parsed.extension_value(ext_id) for ext_id in range(16)]
+        assert parsed._extensions is None  # nothing decoded to read them
+        assert in_place == [parsed.extensions.get(ext_id) for ext_id in range(16)]
+        parsed.extensions[4] = b"x"
+        assert parsed.extension_value(4) == b"x"
+    built = RtpPacket(extensions={2: b"ab"})
+    assert built.extension_value(2) == b"ab"
+    assert built.extension_value(3) is None

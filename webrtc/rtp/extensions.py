@@ -138,16 +138,7 @@ class HeaderExtensionMap:
         with ``size``, a value of another length raises :class:`RtpParseError`."""
         if ext_id is None:
             return None
-        extensions = packet._extensions
-        if extensions is None:  # as parsed: read the datagram where the element is
-            layout = packet._layout
-            span = None if layout is None else layout.get(ext_id)
-            if span is None:
-                return None
-            offset, length = span
-            value: bytes | None = packet._data[offset : offset + length]
-        else:
-            value = extensions.get(ext_id)
+        value = packet.extension_value(ext_id)
         if size and value is not None and len(value) != size:
             raise RtpParseError(f"{what} of {len(value)} bytes")
         return value

@@ -305,6 +305,19 @@ class RtpPacket:
         self._extensions = value
         self._layout = None
 
+    def extension_value(self, ext_id: int) -> bytes | None:
+        """``self.extensions.get(ext_id)``, without decoding the mapping of a
+        parsed packet (the value is read where it is in the datagram)."""
+        extensions = self._extensions
+        if extensions is not None:
+            return extensions.get(ext_id)
+        layout = self._layout
+        span = None if layout is None else layout.get(ext_id)
+        if span is None:
+            return None
+        offset, length = span
+        return self._data[offset : offset + length]
+
     @property
     def extension_data(self) -> bytes:
         """The extension block as it will be sent (without its 4-byte header)."""
