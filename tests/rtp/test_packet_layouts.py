@@ -232,3 +232,20 @@ def test_extension_value_agrees_with_the_mapping() -> None:
     built = RtpPacket(extensions={2: b"ab"})
     assert built.extension_value(2) == b"ab"
     assert built.extension_value(3) is None
+
+
+def test_copies_and_pickles_of_a_parsed_packet() -> None:
+    import copy
+    import pickle
+
+    datagram = packet_with_block(b"\x10\x30\x22\x12\x34\x56\x31\x10\xe1\x00\x00\x00")
+    parsed = RtpPacket.parse(datagram)
+    for duplicate in (copy.copy(parsed), copy.deepcopy(parsed),
+                      pickle.loads(pickle.dumps(parsed))):
+        assert duplicate == parsed
+        assert bytes(duplicate) == datagram
+        assert HeaderExtensionMap(PAIRS).get_transport_sequence_number(duplicate) == 0x10E1
+        duplicate.sequence_number += 1
+        duplicate.extensions[1] = b"7"
+        assert RtpPacket.parse(bytes(duplicate)).extensions[1] == b"7"
+        assert bytes(parsed) == datagram

@@ -144,6 +144,25 @@ class _Layout(dict[int, tuple[int, int]]):
     slices: list[tuple[int, slice]]
     start: int
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # for pickle and copy: the checker (a Struct method) does not pickle,
+        # and only layouts of _LAYOUTS need it
+        return _layout_from_items, (self.profile, self.start, self.end, tuple(self.items()))
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Layout:
+        return self  # never mutated
+
+
+def _layout_from_items(
+    profile: int, start: int, end: int, items: tuple[tuple[int, tuple[int, int]], ...]
+) -> _Layout:
+    layout = _Layout(items)
+    layout.profile = profile
+    layout.start = start
+    layout.end = end
+    layout.slices = [(ext_id, slice(offset, offset + length)) for ext_id, (offset, length) in items]
+    return layout
+
 
 def _scan(data: bytes, profile: int, start: int, end: int, check: bool = False) -> _Layout:
     """Decode the layout of the block ``data[start:end]`` (RFC 8285 §4.2, §4.3),
