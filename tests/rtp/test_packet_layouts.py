@@ -249,3 +249,24 @@ def test_copies_and_pickles_of_a_parsed_packet() -> None:
         duplicate.extensions[1] = b"7"
         assert RtpPacket.parse(bytes(duplicate)).extensions[1] == b"7"
         assert bytes(parsed) == datagram
+
+
+@SETTINGS
+@given(st.integers(0, 255), st.integers(0, 20) | st.integers(0, 0xFFFF), st.binary(max_size=80))
+def test_arbitrary_bytes_after_a_one_byte_profile(first: int, words: int, rest: bytes) -> None:
+    # version 2, no CSRC, X bit, profile 0xBEDE: the parser's fast path, with
+    # any length and content (P bit set when ``first`` is odd)
+    b0 = 0xB0 if first & 1 else 0x90
+    datagram = bytes((b0, first)) + bytes(10) + b"\xbe\xde" + words.to_bytes(2, "big") + rest
+    try:
+        parsed = RtpPacket.parse(datagram)
+    except RtpParseError:
+        assert len(rest) < 4 * words or b0 & 0x20
+        return
+    block = datagram[16 : 16 + 4 * words]
+    extension_map = HeaderExtensionMap(PAIRS)
+    lazy = typed_values(extension_map, parsed)
+    assert bytes(parsed) == datagram
+    assert parsed.extensions == decode_extensions(ONE_BYTE_PROFILE, block)
+    assert typed_values(extension_map, parsed) == lazy
+    assert parsed.extension_data == block
