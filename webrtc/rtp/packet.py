@@ -4,10 +4,15 @@
 extensions on the way out) and lossless: ``bytes(RtpPacket.parse(data)) ==
 data`` for every well-formed packet, padding and the exact layout of the
 extension block included. The extension block is kept as received and
-re-encoded only when the mapping or profile was changed. The one-byte form
-that browsers send is decoded into :attr:`RtpPacket.extensions` by
-:meth:`RtpPacket.parse` (every receiver reads the MID and the transport-wide
-sequence number); other blocks when that attribute is first read.
+re-encoded only when the mapping or profile was changed.
+
+:meth:`RtpPacket.parse` finds where each extension value is (a layout, shared
+by the packets of a stream for the one-byte form that browsers send) without
+copying the values out: the typed getters of
+:class:`~webrtc.rtp.extensions.HeaderExtensionMap` and
+:meth:`RtpPacket.extension_value` read them in place, and the
+:attr:`RtpPacket.extensions` mapping is built when first read. Until a parsed
+packet is written to, ``bytes()`` hands back the datagram itself.
 """
 
 from __future__ import annotations
