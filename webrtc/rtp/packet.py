@@ -169,18 +169,17 @@ def _layout_from_items(
     return layout
 
 
-def _scan(data: bytes, profile: int, start: int, end: int, check: bool = False) -> _Layout:
+def _scan(data: bytes, profile: int, start: int, end: int) -> _Layout:
     """Decode the layout of the block ``data[start:end]`` (RFC 8285 §4.2, §4.3),
-    with the same rules as :func:`decode_extensions`; with ``check``, also the
-    octets to check for a one-byte block (see :class:`_Layout`)."""
+    with the same rules as :func:`decode_extensions`, and the octets to check
+    (see :class:`_Layout`)."""
     layout = _Layout()
     layout.profile = profile
     layout.start = start
     layout.end = end
-    layout.slices = slices = []
+    visited: list[int] = []  # offsets of the octets read as headers or padding
     pos = start
     if profile == ONE_BYTE_PROFILE:
-        visited: list[int] = []  # offsets of the octets read as headers or padding
         while pos < end:
             byte = data[pos]
             visited.append(pos)
@@ -194,50 +193,72 @@ def _scan(data: bytes, profile: int, start: int, end: int, check: bool = False) 
                 break
             layout[byte >> 4] = (pos + 1, stop - pos - 1)
             pos = stop
-        if check:
-            fields = ["!"]
-            at = start  # the first octet is in the key of _LAYOUTS: visited[1:]
-            for offset in visited[1:]:
-                if offset > at:
-                    fields.append(f"{offset - at}x")
-                fields.append("B")
-                at = offset + 1
-            layout.check = struct.Struct("".join(fields)).unpack_from
-            layout.expected = tuple([data[offset] for offset in visited[1:]])
     elif profile & 0xFFF0 == TWO_BYTE_PROFILE:
         while pos < end:
             ext_id = data[pos]
+            visited.append(pos)
             if not ext_id:
                 pos += 1
                 continue
             if pos + 2 > end:
                 break
+            visited.append(pos + 1)
             stop = pos + 2 + data[pos + 1]
             if stop > end:
                 break
             layout[ext_id] = (pos + 2, stop - pos - 2)
             pos = stop
-    for ext_id, (offset, length) in layout.items():  # after the walk: a repeated id counts once
-        slices.append((ext_id, slice(offset, offset + length)))
+    layout.slices = [  # after the walk: a repeated id counts once, with its last value
+        (ext_id, slice(offset, offset + length)) for ext_id, (offset, length) in layout.items()
+    ]
+    fields = ["!"]
+    at = start  # the first octet is in the key of _LAYOUTS: visited[1:]
+    for offset in visited[1:]:
+        if offset > at:
+            fields.append(f"{offset - at}x")
+        fields.append("B")
+        at = offset + 1
+    layout.check = struct.Struct("".join(fields)).unpack_from
+    layout.expected = tuple([data[offset] for offset in visited[1:]])
     return layout
 
 
-# One-byte layouts seen at offset 16 (no CSRC), by the block's length in words
-# and its first octet (``words << 8 | octet``), never by a value's octet: a
-# stream's packets carry a handful of layouts (with or without the MID, ...).
+# Layouts seen, by where the block is, its profile, its length in words and
+# its first octet (never by a value's octet): a stream's packets carry a
+# handful of layouts (with or without the MID, ...). _LAYOUTS holds one-byte
+# blocks at offset 16 (no CSRC, what browsers send) by ``words << 8 | octet``;
+# _OTHER_LAYOUTS the others by ``(profile, offset, words, octet)``.
 _LAYOUTS: dict[int, _Layout] = {}
+_OTHER_LAYOUTS: dict[tuple[int, int, int, int], _Layout] = {}
 _LAYOUTS_MAX = 256
 
 
 def _learn(data: bytes, key: int) -> _Layout:
-    """The layout of the one-byte block at offset 16, ``key`` as in _LAYOUTS."""
+    """The layout of a one-byte block at offset 16, ``key`` as in _LAYOUTS."""
     end = 16 + 4 * (key >> 8)
     if len(data) < end:
         raise RtpParseError("RTP header extension runs past the packet")
-    layout = _scan(data, ONE_BYTE_PROFILE, 16, end, check=True)
+    layout = _scan(data, ONE_BYTE_PROFILE, 16, end)
     if len(_LAYOUTS) >= _LAYOUTS_MAX:
         _LAYOUTS.clear()  # a peer cycling through layouts only costs scans
     _LAYOUTS[key] = layout
+    return layout
+
+
+def _other_layout(data: bytes, profile: int, start: int, words: int) -> _Layout:
+    """The layout of any block at ``start``, the one checked to fit there."""
+    end = start + 4 * words
+    if len(data) < end:
+        raise RtpParseError("RTP header extension runs past the packet")
+    # a generic RFC 3550 block's first octet may be data: not in the key
+    rfc8285 = profile == ONE_BYTE_PROFILE or profile & 0xFFF0 == TWO_BYTE_PROFILE
+    key = (profile, start, words, data[start] if words and rfc8285 else 0)
+    layout = _OTHER_LAYOUTS.get(key)
+    if layout is None or layout.check(data, start) != layout.expected:
+        layout = _scan(data, profile, start, end)
+        if len(_OTHER_LAYOUTS) >= _LAYOUTS_MAX:
+            _OTHER_LAYOUTS.clear()
+        _OTHER_LAYOUTS[key] = layout
     return layout
 
 
@@ -376,24 +397,30 @@ class RtpPacket:
         if n < 20 or cls is not RtpPacket:
             return cls._parse(data)
         b0, b1, sequence_number, timestamp, ssrc, profile, key = _FIXED.unpack_from(data)
-        if b0 & 0xDF != 0x90 or profile != ONE_BYTE_PROFILE or key < 0x10000:
-            return cls._parse(data)  # not version 2, no CSRC, a non-empty one-byte block
-        # What browsers send: version 2, no CSRC, a one-byte extension block
-        # at offset 16 (RFC 8285 §4.2), whose layout is most likely known.
-        # ``key`` is its length in words and its first two octets.
-        key >>= 8
-        layout = _LAYOUTS.get(key)
-        if (
-            layout is None
-            or n < layout.end
-            or layout.check(data, 16) != layout.expected
-        ):
-            layout = _learn(data, key)
-        pos = layout.end
+        if b0 & 0xDF == 0x90:  # version 2, no CSRC, an extension block at offset 16
+            if profile == ONE_BYTE_PROFILE and key >= 0x10000:
+                # What browsers send: a one-byte block (RFC 8285 §4.2) whose
+                # layout is most likely known. ``key`` is the block's length in
+                # words and its first two octets; the second may be part of a
+                # value: dropped.
+                key >>= 8
+                layout = _LAYOUTS.get(key)
+                if layout is None or n < layout.end or layout.check(data, 16) != layout.expected:
+                    layout = _learn(data, key)
+            else:
+                layout = _other_layout(data, profile, 16, key >> 16)
+            pos = layout.end
+            extension_profile: int | None = profile
+        elif b0 & 0xDF == 0x80:  # version 2, no CSRC, no extension
+            layout = None
+            pos = 12
+            extension_profile = None
+        else:
+            return cls._parse(data)
         packet: RtpPacket = _Blank()
         packet._layout = layout
         packet._extensions = None
-        packet.extension_profile = ONE_BYTE_PROFILE
+        packet.extension_profile = extension_profile
         packet.csrc = ()
         if b0 & 0x20:
             count = data[n - 1]
@@ -440,7 +467,8 @@ class RtpPacket:
             pos = start + 4 * words
             if n < pos:
                 raise RtpParseError("RTP header extension runs past the packet")
-            packet._layout = _scan(data, profile, start, pos)
+            layout = _other_layout(data, profile, start, words)
+            packet._layout = layout
         else:
             profile = None
             packet._layout = None
