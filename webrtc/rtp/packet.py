@@ -328,6 +328,11 @@ class RtpPacket:
         self._data = b""
         self._layout: _Layout | None = None
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # parse() builds plain RtpPacket instances: a subclass parses with _parse
+        cls.parse = cls._parse  # type: ignore[method-assign]
+
     @property
     def version(self) -> int:
         return 2
@@ -394,7 +399,7 @@ class RtpPacket:
         if type(data) is not bytes:
             data = bytes(data)
         n = len(data)
-        if n < 20 or cls is not RtpPacket:
+        if n < 20:  # (subclasses have _parse as their parse: see __init_subclass__)
             return cls._parse(data)
         b0, b1, sequence_number, timestamp, ssrc, profile, key = _FIXED.unpack_from(data)
         if b0 & 0xDF == 0x90:  # version 2, no CSRC, an extension block at offset 16
