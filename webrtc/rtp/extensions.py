@@ -138,18 +138,14 @@ class HeaderExtensionMap:
         with ``size``, a value of another length raises :class:`RtpParseError`."""
         if ext_id is None:
             return None
-        extensions = packet._extensions  # the decoded mapping, without the property
-        value = (packet.extensions if extensions is None else extensions).get(ext_id)
+        value = packet.extension_value(ext_id)
         if size and value is not None and len(value) != size:
             raise RtpParseError(f"{what} of {len(value)} bytes")
         return value
 
-    @staticmethod
-    def _get_text(packet: RtpPacket, ext_id: int | None, what: str) -> str | None:
-        if ext_id is None:
-            return None
-        extensions = packet._extensions
-        value = (packet.extensions if extensions is None else extensions).get(ext_id)
+    @classmethod
+    def _get_text(cls, packet: RtpPacket, ext_id: int | None, what: str) -> str | None:
+        value = cls._get(packet, ext_id)
         if value is None:
             return None
         try:
@@ -167,7 +163,27 @@ class HeaderExtensionMap:
 
     # -- SDES text items (RFC 8843 §15, RFC 8852) ---------------------------
     def get_mid(self, packet: RtpPacket) -> str | None:
-        return self._get_text(packet, self.mid_id, "MID")
+        # _get_text inlined: every receiver reads it
+        ext_id = self.mid_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:
+            layout = packet._layout
+            span = None if layout is None else layout.get(ext_id)
+            if span is None:
+                return None
+            offset, length = span
+            value = packet._data[offset : offset + length]
+        else:
+            found = extensions.get(ext_id)
+            if found is None:
+                return None
+            value = found
+        try:
+            return value.decode()
+        except UnicodeDecodeError as exc:
+            raise RtpParseError("MID is not UTF-8") from exc
 
     def set_mid(self, packet: RtpPacket, mid: str | None) -> None:
         self._set(packet, self.mid_id, None if mid is None else mid.encode(), MID)
@@ -194,8 +210,25 @@ class HeaderExtensionMap:
     # -- timing ------------------------------------------------------------
     def get_abs_send_time(self, packet: RtpPacket) -> int | None:
         """The raw 24-bit 6.18 fixed-point value."""
-        value = self._get(packet, self.abs_send_time_id, 3, "abs-send-time")
-        return None if value is None else int.from_bytes(value, "big")
+        ext_id = self.abs_send_time_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:  # _get inlined, reading the datagram in place
+            layout = packet._layout
+            span = None if layout is None else layout.get(ext_id)
+            if span is None:
+                return None
+            offset, length = span
+            if length == 3:  # the octet before the value is its element header
+                return _U32.unpack_from(packet._data, offset - 1)[0] & 0xFFFFFF  # type: ignore[no-any-return]
+            raise RtpParseError(f"abs-send-time of {length} bytes")
+        value = extensions.get(ext_id)
+        if value is None:
+            return None
+        if len(value) != 3:
+            raise RtpParseError(f"abs-send-time of {len(value)} bytes")
+        return int.from_bytes(value, "big")
 
     def set_abs_send_time(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
@@ -219,8 +252,25 @@ class HeaderExtensionMap:
         )
 
     def get_transport_sequence_number(self, packet: RtpPacket) -> int | None:
-        value = self._get(packet, self.transport_wide_cc_id, 2, "transport-wide sequence number")
-        return None if value is None else int.from_bytes(value, "big")
+        ext_id = self.transport_wide_cc_id
+        if ext_id is None:
+            return None
+        extensions = packet._extensions
+        if extensions is None:  # _get inlined, reading the datagram in place
+            layout = packet._layout
+            span = None if layout is None else layout.get(ext_id)
+            if span is None:
+                return None
+            offset, length = span
+            if length == 2:
+                return _U16.unpack_from(packet._data, offset)[0]  # type: ignore[no-any-return]
+            raise RtpParseError(f"transport-wide sequence number of {length} bytes")
+        value = extensions.get(ext_id)
+        if value is None:
+            return None
+        if len(value) != 2:
+            raise RtpParseError(f"transport-wide sequence number of {len(value)} bytes")
+        return int.from_bytes(value, "big")
 
     def set_transport_sequence_number(self, packet: RtpPacket, value: int | None) -> None:
         self._set(
