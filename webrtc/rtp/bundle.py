@@ -65,38 +65,26 @@ class BundleDemuxer:
         """The packet's route, learning its SSRC; None (and counted) if unroutable."""
         extensions = self.extensions
         known = self._by_ssrc.get(packet.ssrc)
-        values = packet._extensions  # decoded by parse for the one-byte form
-        if values is None:
-            values = packet.extensions
         if known is not None:
             # The common cases: a known SSRC whose packet names no RID (or
             # repaired RID) and either carries no MID (browsers stop sending it
             # once the SSRC is acknowledged) or the MID already learned.
+            value = packet.extension_value  # read in place, no mapping decoded
             rid_id = extensions.rtp_stream_id_id
             repaired_id = extensions.repaired_rtp_stream_id_id
-            if not ((rid_id and rid_id in values) or (repaired_id and repaired_id in values)):
+            if not (
+                (rid_id and value(rid_id) is not None)
+                or (repaired_id and value(repaired_id) is not None)
+            ):
                 mid_id = extensions.mid_id
-                mid_bytes = values.get(mid_id) if mid_id else None
+                mid_bytes = value(mid_id) if mid_id else None
                 if mid_bytes is None or self._mid_bytes.get(known.mid) == mid_bytes:
                     return known
-        if not values:
+        if not packet.extensions:
             if known is not None:
                 return known
             mid = rid = repaired_rid = None
         else:
-            mid_bytes = values.get(extensions.mid_id) if extensions.mid_id else None
-            if (
-                known is not None
-                and known.rid is None
-                and mid_bytes is not None
-                and self._mid_bytes.get(known.mid) == mid_bytes
-                and not (extensions.rtp_stream_id_id and extensions.rtp_stream_id_id in values)
-                and not (
-                    extensions.repaired_rtp_stream_id_id
-                    and extensions.repaired_rtp_stream_id_id in values
-                )
-            ):
-                return known  # the common case: the same MID as learned
             try:
                 mid = extensions.get_mid(packet)
                 rid = extensions.get_rtp_stream_id(packet)

@@ -252,8 +252,7 @@ class MediaSession:
                     packet = parse(data)
                     packet_route = route(packet)
                     if tw_id is not None:
-                        values = packet._extensions  # decoded by parse (one-byte form)
-                        value = (packet.extensions if values is None else values).get(tw_id)
+                        value = packet.extension_value(tw_id)
                         if value is not None and len(value) == 2:
                             transport_sequences.append(value[0] << 8 | value[1])
                 except RtpParseError:
@@ -312,8 +311,7 @@ class MediaSession:
             feedback = self.transport_feedback
             tw_id = self.extensions.transport_wide_cc_id
             if feedback is not None and tw_id is not None:
-                values = packet._extensions  # decoded by parse (one-byte form)
-                value = (packet.extensions if values is None else values).get(tw_id)
+                value = packet.extension_value(tw_id)
                 if value is not None and len(value) == 2:
                     feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
