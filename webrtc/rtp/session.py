@@ -212,20 +212,12 @@ class MediaSession:
         receivers = self.receivers
         by_rtx = self._receiver_by_rtx
         stats = self.stats
-        events = self._events
         unprotected = received = 0
         # consecutive packets for one receiver go to it as one run (receive_run)
         run: list[RtpPacket] = []
         run_receiver: RtpReceiver | None = None
         run_ssrc = -1  # the SSRC of the run's last packet
-
-        def hand_over_run() -> None:
-            assert run_receiver is not None
-            stats.dropped_malformed += run_receiver.receive_run(run, now)
-            if run_receiver._events:
-                events.extend(run_receiver._events)
-                run_receiver._events.clear()
-
+        hand_over = self._hand_over_run
         try:
             for data in datagrams:
                 if len(data) < 2 or not 128 <= data[0] <= 191:
@@ -233,7 +225,7 @@ class MediaSession:
                     continue
                 if 192 <= data[1] <= 223:
                     if run:
-                        hand_over_run()
+                        hand_over(run_receiver, run, now)
                         run = []
                         run_receiver = None
                         run_ssrc = -1
@@ -266,7 +258,7 @@ class MediaSession:
                 receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
                 if receiver is None:
                     if run:
-                        hand_over_run()
+                        hand_over(run_receiver, run, now)
                         run = []
                         run_receiver = None
                         run_ssrc = -1
@@ -277,13 +269,13 @@ class MediaSession:
                 run_ssrc = ssrc
                 if receiver is not run_receiver:
                     if run:
-                        hand_over_run()
+                        hand_over(run_receiver, run, now)
                     run = [packet]
                     run_receiver = receiver
                 else:
                     run.append(packet)
             if run:
-                hand_over_run()
+                hand_over(run_receiver, run, now)
         finally:
             if srtp is not None:
                 srtp.stats.unprotected_rtp += unprotected
@@ -293,6 +285,14 @@ class MediaSession:
         if received and self._next_report is None:
             self._schedule_report(now)
         self._collect_feedback(now)
+
+    def _hand_over_run(self, receiver: RtpReceiver | None, run: list[RtpPacket],
+                       now: float) -> None:
+        assert receiver is not None
+        self.stats.dropped_malformed += receiver.receive_run(run, now)
+        if receiver._events:
+            self._events.extend(receiver._events)
+            receiver._events.clear()
 
     def _receive_rtp(self, data: bytes, now: float) -> RtpReceiver | None:
         """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
