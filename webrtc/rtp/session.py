@@ -161,8 +161,7 @@ class MediaSession:
 
     # -- sending ------------------------------------------------------------------------
     def send_frame(self, ssrc: int, frame: bytes, now: float, timestamp: int | None = None) -> None:
-        sender = self.senders[ssrc]
-        sender.send_frame(frame, now, timestamp)
+        self.senders[ssrc]._send_frame(frame, now, timestamp)
         if self._next_report is None:
             self._schedule_report(now)
 

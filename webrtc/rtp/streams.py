@@ -26,7 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from webrtc.rtp._construct import fast_constructor
-from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
+from webrtc.rtp.codecs import (
+    Depacketizer,
+    G711Codec,
+    OpusCodec,
+    PayloadCodec,
+    Vp8Codec,
+    Vp9Codec,
+)
 from webrtc.rtp.errors import RtpParseError
 from webrtc.rtp.extensions import HeaderExtensionMap
 from webrtc.rtp.jitterbuffer import AssembledFrame, JitterBuffer, LostFrames
@@ -156,6 +163,10 @@ class TransportSequenceCounter:
 # the send path's per-packet work is only what each packet needs.
 _Run = tuple[int, int, int, int, list[bytes], bool, "dict[int, bytes] | None", bool]
 _BYTES_ONLY = {bytes}
+# codecs whose packetize() returns only bytes, whatever the frame's type (each
+# payload is a bytes descriptor concatenated with the frame's data): their
+# payloads need no type check. Exact types: a subclass may packetize otherwise.
+_BYTES_PACKETIZERS: frozenset[type] = frozenset((Vp8Codec, Vp9Codec))
 
 
 class _Layout:
@@ -301,28 +312,44 @@ class RtpSender:
     ) -> list[int]:
         """Packetize ``frame`` with the codec and queue its packets; returns
         their sequence numbers."""
-        if self.codec is None:
+        first = self.sequence_number
+        count = self._send_frame(frame, now, timestamp)
+        if first + count <= 0x10000:
+            return list(range(first, first + count))
+        return [(first + index) & 0xFFFF for index in range(count)]
+
+    def _send_frame(self, frame: bytes, now: float, timestamp: int | None) -> int:
+        """:meth:`send_frame` without the list of sequence numbers (the session's
+        path): returns how many packets were queued."""
+        codec = self.codec
+        if codec is None:
             raise ValueError("send_frame needs a codec; use send_payload")
-        payloads = self.codec.packetize(frame, self.max_payload_size)
+        payloads = codec.packetize(frame, self.max_payload_size)
         if timestamp is None:  # timestamp_for(now), inlined
             timestamp = (self.timestamp_offset + int(now * self.clock_rate)) & 0xFFFFFFFF
-        if set(map(type, payloads)) != _BYTES_ONLY:
+        if type(codec) not in _BYTES_PACKETIZERS and set(map(type, payloads)) != _BYTES_ONLY:
             payloads = [bytes(payload) for payload in payloads]
         first = self.sequence_number
         count = len(payloads)
-        self._queue((self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False))
+        run = (self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False)
+        self._outgoing.append(run)
+        history = self._history  # _queue(run), inlined
+        size = len(history)
+        if size:
+            start = first % size
+            if start + count <= size and first + count <= 0x10000:
+                history[start : start + count] = [run] * count
+            else:  # the ring's or the sequence numbers' wrap falls inside the run
+                for index in range(count):
+                    history[((first + index) & 0xFFFF) % size] = run
         self.sequence_number = (first + count) & 0xFFFF
         self.packets_sent += count
         self.octets_sent += sum(map(len, payloads))
-        if first + count <= 0x10000:
-            sequences = list(range(first, first + count))
-        else:
-            sequences = [(first + index) & 0xFFFF for index in range(count)]
         self._last_timestamp = timestamp
         self._last_timestamp_time = now
         if self._next_report is None:
             self._next_report = now + self._interval()
-        return sequences
+        return count
 
     def send_payload(
         self,
