@@ -56,6 +56,7 @@ from webrtc.rtp.rtcp import (
     SourceDescription,
     TransportWideFeedback,
 )
+from webrtc.rtp.srtp import RawCall, raw_error
 
 __all__ = [
     "FrameLost",
@@ -163,6 +164,7 @@ class TransportSequenceCounter:
 # the send path's per-packet work is only what each packet needs.
 _Run = tuple[int, int, int, int, list[bytes], bool, "dict[int, bytes] | None", bool]
 _BYTES_ONLY = {bytes}
+_FastLayout = tuple[Callable[..., bytes], Callable[..., None], int, int, bytes, int, int]
 # codecs whose packetize() returns only bytes, whatever the frame's type (each
 # payload is a bytes descriptor concatenated with the frame's data): their
 # payloads need no type check. Exact types: a subclass may packetize otherwise.
@@ -176,8 +178,8 @@ class _Layout:
     one struct (RFC 8285 one-byte form). ``None`` when the one-byte form does
     not fit: the general :class:`RtpPacket` path is used then."""
 
-    __slots__ = ("abs_send_time", "ast_header", "header", "pack", "stamps_both", "static",
-                 "transport_wide", "tw_header", "words")
+    __slots__ = ("abs_send_time", "ast_header", "fast", "header", "pack", "stamps_both",
+                 "static", "transport_wide", "tw_header", "words")
 
     def __init__(
         self, static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
@@ -204,6 +206,13 @@ class _Layout:
         # what browsers negotiate for video: MID, abs-send-time and the
         # transport-wide sequence number (the send path's fast case)
         self.stamps_both = bool(self.words and self.abs_send_time and self.transport_wide)
+        # what the send path's common case reads, in one tuple: pack, pack_into,
+        # header size, extension words, static elements, the abs-send-time and
+        # transport-wide element headers
+        self.fast: _FastLayout | None = (
+            (self.pack, self.header.pack_into, self.header.size, self.words, block,
+             self.ast_header, self.tw_header) if self.stamps_both else None
+        )
 
     @staticmethod
     def build(
@@ -419,45 +428,72 @@ class RtpSender:
     def packets_to_send(self, now: float) -> list[bytes]:
         """Serialized RTP packets (not yet SRTP-protected) to send now, stamped
         with the send-time extensions of ``now``."""
-        if not self._outgoing:
+        return self._packets_to_send(now, None)
+
+    def _packets_to_send(self, now: float, srtp: RawCall | None) -> list[bytes]:
+        """:meth:`packets_to_send`; with ``srtp`` (an SRTP session's
+        :data:`~webrtc.rtp.srtp.RawCall`, the session's path) each packet is
+        SRTP-protected as it is made: the common case writes its header and
+        payload straight into libsrtp's buffer, with no plain packet between."""
+        outgoing = self._outgoing
+        if not outgoing:
             return []
-        outgoing, self._outgoing = self._outgoing, []
+        self._outgoing = []
         abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
         counter = self.transport_sequence
         media_layout = self._layouts.get(False) or self._layout(False)
         out: list[bytes] = []
         append = out.append
         # the media packets' header in one pack with locals, in the common case
-        stamp_both = False
-        if media_layout is not None and media_layout.stamps_both and counter is not None:
-            stamp_both = True
-            tw_counter = counter
-            pack = media_layout.pack
-            words, static = media_layout.words, media_layout.static
-            ast_element = media_layout.ast_header | abs_send_time
-            tw_header = media_layout.tw_header
+        fast = media_layout.fast if media_layout is not None and counter is not None else None
+        if fast is not None:
+            pack, pack_into, header_size, words, static, ast_header, tw_header = fast
+            ast_element = ast_header | abs_send_time
+        if srtp is not None:
+            buffer, cdata, context, call, length, limit, protect = srtp
         for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
-            if stamp_both and not rtx and not extra:
-                transport_sequence = tw_counter.value
+            if fast is not None and not rtx and not extra:
+                transport_sequence = counter.value  # type: ignore[union-attr]
                 last = len(payloads) - 1
                 marked = payload_type | 0x80 if marker_last else payload_type
-                for index, payload in enumerate(payloads):
-                    append(pack(
-                        0x90, marked if index == last else payload_type, sequence, timestamp,
-                        ssrc, 0xBEDE, words, static, ast_element, tw_header, transport_sequence,
-                    ) + payload)
-                    sequence = (sequence + 1) & 0xFFFF
-                    transport_sequence = (transport_sequence + 1) & 0xFFFF
-                tw_counter.value = transport_sequence
+                if srtp is None:
+                    for index, payload in enumerate(payloads):
+                        append(pack(
+                            0x90, marked if index == last else payload_type, sequence, timestamp,
+                            ssrc, 0xBEDE, words, static, ast_element, tw_header,
+                            transport_sequence,
+                        ) + payload)
+                        sequence = (sequence + 1) & 0xFFFF
+                        transport_sequence = (transport_sequence + 1) & 0xFFFF
+                else:
+                    for index, payload in enumerate(payloads):
+                        size = header_size + len(payload)
+                        if size > limit:
+                            raise ValueError("packet is too long")
+                        pack_into(
+                            buffer, 0, 0x90, marked if index == last else payload_type, sequence,
+                            timestamp, ssrc, 0xBEDE, words, static, ast_element, tw_header,
+                            transport_sequence,
+                        )
+                        buffer[header_size:size] = payload
+                        length[0] = size
+                        code = call(context, cdata, length)
+                        if code:
+                            raise raw_error(code)
+                        append(buffer[0 : length[0]])
+                        sequence = (sequence + 1) & 0xFFFF
+                        transport_sequence = (transport_sequence + 1) & 0xFFFF
+                counter.value = transport_sequence  # type: ignore[union-attr]
                 continue
             layout = None if extra else (self._layout(True) if rtx else media_layout)
             last = len(payloads) - 1
             for index, payload in enumerate(payloads):
                 marker = marker_last and index == last
-                append(self._serialize(
+                packet = self._serialize(
                     layout, payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx,
                     abs_send_time,
-                ))
+                )
+                append(packet if srtp is None else protect(packet))
                 sequence = (sequence + 1) & 0xFFFF
         return out
 
