@@ -21,6 +21,7 @@ from webrtc.dtls import SrtpProfile
 
 __all__ = [
     "SRTP_EXPORTER_LABEL",
+    "SRTP_TAG_LENGTHS",
     "SrtpKeys",
     "SrtpProfile",
     "SrtpSession",
@@ -74,16 +75,31 @@ def split_keying_material(
     return SrtpKeys(profile, server_key, server_salt, client_key, client_salt)
 
 
-RawCall = tuple[Any, Any, Any, Callable[[Any, Any, Any], int], Any, int, Callable[[bytes], bytes]]
-"""What :func:`_fast_call` calls libsrtp with, for a caller that writes its
-packets straight into the buffer (the sender's send path): the session's
-writable buffer, its cdata, the libsrtp context, the libsrtp function, the
-``int *`` length cell, the longest packet the buffer takes (its size less the
-trailer), and the one-packet call (for packets built otherwise).
+RawCall = tuple[
+    Any, Any, Any, Callable[[Any, Any, Any], int], Any, int, int, Callable[[bytes], bytes]
+]
+"""What :func:`_fast_call` calls ``srtp_protect`` with, for a caller that
+writes its packets straight into the buffer (the sender's send path): the
+session's writable buffer, its cdata, the libsrtp context, the libsrtp
+function, the ``int *`` length cell, the longest packet the buffer takes (its
+size less the trailer), the trailer protect adds (:data:`SRTP_TAG_LENGTHS`),
+and the one-packet call (for packets built otherwise).
 
 Use: write a packet of ``n <= limit`` bytes at the buffer's start, set
 ``length[0] = n``, call ``function(context, cdata, length)`` (non-zero: raise
-:func:`raw_error`), and read ``buffer[0 : length[0]]``."""
+:func:`raw_error`), and read ``buffer[0 : n + trailer]``."""
+
+# Octets srtp_protect appends to an RTP packet: the authentication tag, no MKI
+# (our policies set none). RFC 5764 §4.1.2: the HMAC-SHA1 profiles' SRTP tags
+# are 80 and 32 bits; RFC 7714 §14.2: the AEAD_AES_*_GCM tags are 16 octets.
+# libsrtp writes exactly that much (srtp_protect: *pkt_octet_len += tag_len +
+# mki_size), so the sender reads the protected packet without the length cell.
+SRTP_TAG_LENGTHS: dict[SrtpProfile, int] = {
+    SrtpProfile.AES128_CM_HMAC_SHA1_80: 10,
+    SrtpProfile.AES128_CM_HMAC_SHA1_32: 4,
+    SrtpProfile.AEAD_AES_128_GCM: 16,
+    SrtpProfile.AEAD_AES_256_GCM: 16,
+}
 
 
 def raw_error(code: int) -> pylibsrtp.Error:
@@ -93,11 +109,13 @@ def raw_error(code: int) -> pylibsrtp.Error:
 
 
 def _fast_call(
-    session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes]
+    session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes],
+    added: int = 0,
 ) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]], RawCall | None]:
     """``session.protect`` and friends without their per-call allocations, a
     batch form of each (a list in, a list out, raising at the first error),
-    and the raw parts they call libsrtp with (:data:`RawCall`).
+    and the raw parts they call libsrtp with (:data:`RawCall`; ``added`` is
+    the trailer ``function`` adds to every packet).
 
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
@@ -145,7 +163,7 @@ def _fast_call(
 
     # keep the session (which frees the context when collected) alive with them
     process.session = process_many.session = session  # type: ignore[attr-defined]
-    return process, process_many, (buffer, cdata, context, call, length, limit, process)
+    return process, process_many, (buffer, cdata, context, call, length, limit, added, process)
 
 
 @dataclass
@@ -196,7 +214,8 @@ class SrtpSession:
         # _protect_raw: what the send path writes RTP packets into (None when
         # this pylibsrtp's internals differ: then it protects with _protect_many)
         self._protect, self._protect_many, self._protect_raw = _fast_call(
-            self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect
+            self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect,
+            SRTP_TAG_LENGTHS[keys.profile],
         )
         self._protect_rtcp = _fast_call(self._outbound, "srtp_protect_rtcp",
                                         pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,

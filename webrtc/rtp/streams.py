@@ -450,7 +450,7 @@ class RtpSender:
             pack, pack_into, header_size, words, static, ast_header, tw_header = fast
             ast_element = ast_header | abs_send_time
         if srtp is not None:
-            buffer, cdata, context, call, length, limit, protect = srtp
+            buffer, cdata, context, call, length, limit, trailer, protect = srtp
         for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
             if fast is not None and not rtx and not extra:
                 transport_sequence = counter.value  # type: ignore[union-attr]
@@ -480,7 +480,7 @@ class RtpSender:
                         code = call(context, cdata, length)
                         if code:
                             raise raw_error(code)
-                        append(buffer[0 : length[0]])
+                        append(buffer[0 : size + trailer])
                         sequence = (sequence + 1) & 0xFFFF
                         transport_sequence = (transport_sequence + 1) & 0xFFFF
                 counter.value = transport_sequence  # type: ignore[union-attr]
