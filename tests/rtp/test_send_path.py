@@ -1,6 +1,8 @@
 """The session's send path protects each packet as it serializes it (writing
 straight into libsrtp's buffer); its datagrams must be exactly those of the
-plain path: ``packets_to_send`` then one SRTP protect per packet.
+plain path: ``packets_to_send`` then one SRTP protect per packet; and those
+plain packets, built from precompiled headers, must be those the general
+path builds with :class:`RtpPacket`.
 
 Two sessions with the same seeds run the same actions (frames, single
 payloads with and without extra extensions, retransmissions through RTX or
@@ -116,10 +118,15 @@ def test_protected_as_serialized_equals_protected_afterwards(
     batch.srtp._protect_raw = None  # the other path: plain packets, then protect_many
     plain = make_session(profile, material, pairs, rtx, history_size, start, protect=False)
     later = SrtpSession.from_keying_material(profile, material, is_client=True)
+    # and the plain packets, from precompiled headers, are those RtpPacket makes
+    general = make_session(profile, material, pairs, rtx, history_size, start, protect=False)
+    for sender in general.senders.values():
+        sender._layouts.update({False: None, True: None})
 
     fused_out = run(fused, steps)
     batch_out = run(batch, steps)
     plain_out = run(plain, steps)
+    assert plain_out == run(general, steps)
 
     assert fused_out == [later.protect(packet) for packet in plain_out]
     assert batch_out == fused_out

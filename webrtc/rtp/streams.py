@@ -164,7 +164,9 @@ class TransportSequenceCounter:
 # the send path's per-packet work is only what each packet needs.
 _Run = tuple[int, int, int, int, list[bytes], bool, "dict[int, bytes] | None", bool]
 _BYTES_ONLY = {bytes}
-_FastLayout = tuple[Callable[..., bytes], Callable[..., None], int, int, bytes, int, int]
+_FastLayout = tuple[
+    Callable[..., bytes], bytes, int, int, Callable[..., bytes], Callable[..., None], int
+]
 # codecs whose packetize() returns only bytes, whatever the frame's type (each
 # payload is a bytes descriptor concatenated with the frame's data): their
 # payloads need no type check. Exact types: a subclass may packetize otherwise.
@@ -206,13 +208,21 @@ class _Layout:
         # what browsers negotiate for video: MID, abs-send-time and the
         # transport-wide sequence number (the send path's fast case)
         self.stamps_both = bool(self.words and self.abs_send_time and self.transport_wide)
-        # what the send path's common case reads, in one tuple: pack, pack_into,
-        # header size, extension words, static elements, the abs-send-time and
-        # transport-wide element headers
-        self.fast: _FastLayout | None = (
-            (self.pack, self.header.pack_into, self.header.size, self.words, block,
-             self.ast_header, self.tw_header) if self.stamps_both else None
-        )
+        # The send path's common case packs a run's constant middle once (the
+        # timestamp, SSRC, extension block header, static elements,
+        # abs-send-time element and the transport-wide element's header) and
+        # then each packet's header from four values: the first two octets,
+        # sequence number, that middle and the transport-wide number. What it
+        # reads, in one tuple: the middle's pack, its constant prefix (0xBEDE,
+        # length, static elements), the abs-send-time and transport-wide
+        # element headers, the header's pack and pack_into, and its size.
+        self.fast: _FastLayout | None = None
+        if self.stamps_both:
+            prefix = _U16.pack(0xBEDE) + _U16.pack(self.words) + block
+            middle = struct.Struct(f"!II{len(prefix)}sIB")
+            head = struct.Struct(f"!BBH{middle.size}sH{padding}x")
+            self.fast = (middle.pack, prefix, self.ast_header, self.tw_header, head.pack,
+                         head.pack_into, head.size)
 
     @staticmethod
     def build(
@@ -447,7 +457,7 @@ class RtpSender:
         # the media packets' header in one pack with locals, in the common case
         fast = media_layout.fast if media_layout is not None and counter is not None else None
         if fast is not None:
-            pack, pack_into, header_size, words, static, ast_header, tw_header = fast
+            pack_middle, prefix, ast_header, tw_header, pack, pack_into, header_size = fast
             ast_element = ast_header | abs_send_time
         if srtp is not None:
             buffer, cdata, context, call, length, limit, trailer, protect = srtp
@@ -456,11 +466,11 @@ class RtpSender:
                 transport_sequence = counter.value  # type: ignore[union-attr]
                 last = len(payloads) - 1
                 marked = payload_type | 0x80 if marker_last else payload_type
+                middle = pack_middle(timestamp, ssrc, prefix, ast_element, tw_header)
                 if srtp is None:
                     for index, payload in enumerate(payloads):
                         append(pack(
-                            0x90, marked if index == last else payload_type, sequence, timestamp,
-                            ssrc, 0xBEDE, words, static, ast_element, tw_header,
+                            0x90, marked if index == last else payload_type, sequence, middle,
                             transport_sequence,
                         ) + payload)
                         sequence = (sequence + 1) & 0xFFFF
@@ -472,8 +482,7 @@ class RtpSender:
                             raise ValueError("packet is too long")
                         pack_into(
                             buffer, 0, 0x90, marked if index == last else payload_type, sequence,
-                            timestamp, ssrc, 0xBEDE, words, static, ast_element, tw_header,
-                            transport_sequence,
+                            middle, transport_sequence,
                         )
                         buffer[header_size:size] = payload
                         length[0] = size
