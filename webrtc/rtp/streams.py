@@ -211,8 +211,9 @@ class _Layout:
         # The send path's common case packs a run's constant middle once (the
         # timestamp, SSRC, extension block header, static elements,
         # abs-send-time element and the transport-wide element's header) and
-        # then each packet's header from four values: the first two octets,
-        # sequence number, that middle and the transport-wide number. What it
+        # then each packet's header from four values: the first two octets (one
+        # 16-bit field),
+        # the sequence number, that middle and the transport-wide number. What it
         # reads, in one tuple: the middle's pack, its constant prefix (0xBEDE,
         # length, static elements), the abs-send-time and transport-wide
         # element headers, the header's pack and pack_into, and its size.
@@ -220,7 +221,7 @@ class _Layout:
         if self.stamps_both:
             prefix = _U16.pack(0xBEDE) + _U16.pack(self.words) + block
             middle = struct.Struct(f"!II{len(prefix)}sIB")
-            head = struct.Struct(f"!BBH{middle.size}sH{padding}x")
+            head = struct.Struct(f"!HH{middle.size}sH{padding}x")
             self.fast = (middle.pack, prefix, self.ast_header, self.tw_header, head.pack,
                          head.pack_into, head.size)
 
@@ -463,26 +464,29 @@ class RtpSender:
             buffer, cdata, context, call, length, limit, trailer, protect = srtp
         for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
             if fast is not None and not rtx and not extra:
-                transport_sequence = counter.value  # type: ignore[union-attr]
-                last = len(payloads) - 1
-                marked = payload_type | 0x80 if marker_last else payload_type
+                # the transport-wide number runs in step with the sequence number:
+                # it is sequence + offset; the marker goes on the run's last
+                # sequence number (a run has far fewer than 65536 packets)
+                offset = counter.value - sequence  # type: ignore[union-attr]
+                last = (sequence + len(payloads) - 1) & 0xFFFF
+                first_octets = 0x9000 | payload_type  # V=2, X=1; then M and PT
+                last_octets = first_octets | 0x80 if marker_last else first_octets
                 middle = pack_middle(timestamp, ssrc, prefix, ast_element, tw_header)
                 if srtp is None:
-                    for index, payload in enumerate(payloads):
+                    for payload in payloads:
                         append(pack(
-                            0x90, marked if index == last else payload_type, sequence, middle,
-                            transport_sequence,
+                            last_octets if sequence == last else first_octets, sequence, middle,
+                            (sequence + offset) & 0xFFFF,
                         ) + payload)
                         sequence = (sequence + 1) & 0xFFFF
-                        transport_sequence = (transport_sequence + 1) & 0xFFFF
                 else:
-                    for index, payload in enumerate(payloads):
+                    for payload in payloads:
                         size = header_size + len(payload)
                         if size > limit:
                             raise ValueError("packet is too long")
                         pack_into(
-                            buffer, 0, 0x90, marked if index == last else payload_type, sequence,
-                            middle, transport_sequence,
+                            buffer, 0, last_octets if sequence == last else first_octets,
+                            sequence, middle, (sequence + offset) & 0xFFFF,
                         )
                         buffer[header_size:size] = payload
                         length[0] = size
@@ -491,8 +495,7 @@ class RtpSender:
                             raise raw_error(code)
                         append(buffer[0 : size + trailer])
                         sequence = (sequence + 1) & 0xFFFF
-                        transport_sequence = (transport_sequence + 1) & 0xFFFF
-                counter.value = transport_sequence  # type: ignore[union-attr]
+                counter.value = (sequence + offset) & 0xFFFF  # type: ignore[union-attr]
                 continue
             layout = None if extra else (self._layout(True) if rtx else media_layout)
             last = len(payloads) - 1
