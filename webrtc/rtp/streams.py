@@ -212,11 +212,11 @@ class _Layout:
         # timestamp, SSRC, extension block header, static elements,
         # abs-send-time element and the transport-wide element's header) and
         # then each packet's header from four values: the first two octets (one
-        # 16-bit field),
-        # the sequence number, that middle and the transport-wide number. What it
-        # reads, in one tuple: the middle's pack, its constant prefix (0xBEDE,
-        # length, static elements), the abs-send-time and transport-wide
-        # element headers, the header's pack and pack_into, and its size.
+        # 16-bit field), the sequence number, that middle and the transport-wide
+        # number. What it reads, in one tuple: the middle's pack, its constant
+        # prefix (0xBEDE, length, static elements), the abs-send-time and
+        # transport-wide element headers, the header's pack and pack_into, and
+        # its size.
         self.fast: _FastLayout | None = None
         if self.stamps_both:
             prefix = _U16.pack(0xBEDE) + _U16.pack(self.words) + block
