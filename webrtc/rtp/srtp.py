@@ -115,7 +115,8 @@ def _fast_call(
     """``session.protect`` and friends without their per-call allocations, a
     batch form of each (a list in, a list out, raising at the first error),
     and the raw parts they call libsrtp with (:data:`RawCall`; ``added`` is
-    the trailer ``function`` adds to every packet).
+    the trailer ``function`` adds to every packet, and without it there are
+    none).
 
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
@@ -163,7 +164,9 @@ def _fast_call(
 
     # keep the session (which frees the context when collected) alive with them
     process.session = process_many.session = session  # type: ignore[attr-defined]
-    return process, process_many, (buffer, cdata, context, call, length, limit, added, process)
+    # the raw parts only for a function that adds a known trailer (protect)
+    raw = (buffer, cdata, context, call, length, limit, added, process) if added else None
+    return process, process_many, raw
 
 
 @dataclass
