@@ -9,7 +9,7 @@ import pytest
 from srtp_checks import exercise
 
 from webrtc.rtp import RtpPacket
-from webrtc.rtp.srtp import SrtpProfile, SrtpSession, split_keying_material
+from webrtc.rtp.srtp import SRTP_TAG_LENGTHS, SrtpProfile, SrtpSession, split_keying_material
 from webrtc.testing.openssl_dtls_srtp import openssl_dtls_srtp_export
 
 
@@ -47,6 +47,27 @@ def test_sessions_from_same_material_interoperate(profile: SrtpProfile) -> None:
         SrtpSession.from_keying_material(profile, material, is_client=True),
         SrtpSession.from_keying_material(profile, material, is_client=False),
     )
+
+
+@pytest.mark.parametrize("profile", list(SrtpProfile))
+def test_protect_adds_the_profiles_tag_length(profile: SrtpProfile) -> None:
+    # the send path reads a protected packet as its length plus this trailer
+    # instead of libsrtp's length cell: check it with pylibsrtp's own method,
+    # over header shapes (CSRCs, extensions) and payload sizes, both ends
+    material = os.urandom(profile.keying_material_length)
+    session = SrtpSession.from_keying_material(profile, material, is_client=True)
+    receiver = SrtpSession.from_keying_material(profile, material, is_client=False)
+    sequence = 0
+    for csrcs in ((), (1, 2, 3)):
+        for size in (0, 1, 15, 16, 17, 1000, 1300):
+            packet = RtpPacket(96, sequence, 1, 0x1234, os.urandom(size), csrc=csrcs)
+            packet.extensions[1] = b"\x01\x02\x03"
+            data = bytes(packet)
+            protected = session._outbound.protect(data)
+            assert len(protected) == len(data) + SRTP_TAG_LENGTHS[profile]
+            assert receiver.unprotect(protected) == data
+            sequence += 1
+    assert set(SRTP_TAG_LENGTHS) == set(SrtpProfile)
 
 
 def test_wrong_direction_keys_do_not_interoperate() -> None:

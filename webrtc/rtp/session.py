@@ -161,8 +161,7 @@ class MediaSession:
 
     # -- sending ------------------------------------------------------------------------
     def send_frame(self, ssrc: int, frame: bytes, now: float, timestamp: int | None = None) -> None:
-        sender = self.senders[ssrc]
-        sender.send_frame(frame, now, timestamp)
+        self.senders[ssrc]._send_frame(frame, now, timestamp)
         if self._next_report is None:
             self._schedule_report(now)
 
@@ -476,14 +475,19 @@ class MediaSession:
         self._send_rtcp(packets)
 
     def datagrams_to_send(self, now: float) -> list[bytes]:
+        srtp = self.srtp
+        # the senders protect as they serialize when this pylibsrtp allows it
+        raw = srtp._protect_raw if srtp is not None else None
         out: list[bytes] = []
         for ssrc, sender in self.senders.items():
-            if ssrc == sender.ssrc:
-                out += sender.packets_to_send(now)
+            if ssrc == sender.ssrc and sender._outgoing:
+                out += sender._packets_to_send(now, raw)
         if out:
             self.stats.rtp_sent += len(out)
-            if self.srtp is not None:
-                out = self.srtp.protect_many(out)
+            if raw is not None:
+                srtp.stats.protected_rtp += len(out)  # type: ignore[union-attr]
+            elif srtp is not None:
+                out = srtp.protect_many(out)
         if self._outgoing:
             out.extend(self._outgoing)
             self._outgoing = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pylibsrtp
 
@@ -20,6 +21,7 @@ from webrtc.dtls import SrtpProfile
 
 __all__ = [
     "SRTP_EXPORTER_LABEL",
+    "SRTP_TAG_LENGTHS",
     "SrtpKeys",
     "SrtpProfile",
     "SrtpSession",
@@ -73,16 +75,54 @@ def split_keying_material(
     return SrtpKeys(profile, server_key, server_salt, client_key, client_salt)
 
 
+RawCall = tuple[
+    Any, Any, Any, Callable[[Any, Any, Any], int], Any, int, int, Callable[[bytes], bytes]
+]
+"""What :func:`_fast_call` calls ``srtp_protect`` with, for a caller that
+writes its packets straight into the buffer (the sender's send path): the
+session's writable buffer, its cdata, the libsrtp context, the libsrtp
+function, the ``int *`` length cell, the longest packet the buffer takes (its
+size less the trailer), the trailer protect adds (:data:`SRTP_TAG_LENGTHS`),
+and the one-packet call (for packets built otherwise).
+
+Use: write a packet of ``n <= limit`` bytes at the buffer's start, set
+``length[0] = n``, call ``function(context, cdata, length)`` (non-zero: raise
+:func:`raw_error`), and read ``buffer[0 : n + trailer]``."""
+
+# Octets srtp_protect appends to an RTP packet: the authentication tag, no MKI
+# (our policies set none). RFC 5764 §4.1.2: the HMAC-SHA1 profiles' SRTP tags
+# are 80 and 32 bits; RFC 7714 §14.2: the AEAD_AES_*_GCM tags are 16 octets.
+# libsrtp writes exactly that much (srtp_protect: *pkt_octet_len += tag_len +
+# mki_size), so the sender reads the protected packet without the length cell.
+SRTP_TAG_LENGTHS: dict[SrtpProfile, int] = {
+    SrtpProfile.AES128_CM_HMAC_SHA1_80: 10,
+    SrtpProfile.AES128_CM_HMAC_SHA1_32: 4,
+    SrtpProfile.AEAD_AES_128_GCM: 16,
+    SrtpProfile.AEAD_AES_256_GCM: 16,
+}
+
+
+def raw_error(code: int) -> pylibsrtp.Error:
+    """The error pylibsrtp raises for a libsrtp status ``code``."""
+    errors = pylibsrtp.ERRORS
+    return pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
+
+
 def _fast_call(
-    session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes]
-) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]]]:
-    """``session.protect`` and friends without their per-call allocations, and
-    a batch form of each (a list in, a list out, raising at the first error).
+    session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes],
+    added: int = 0,
+) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]], RawCall | None]:
+    """``session.protect`` and friends without their per-call allocations, a
+    batch form of each (a list in, a list out, raising at the first error),
+    and the raw parts they call libsrtp with (:data:`RawCall`; ``added`` is
+    the trailer ``function`` adds to every packet, and without it there are
+    none).
 
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
     pylibsrtp's own cffi binding, on the session's own buffer. If this
-    pylibsrtp lays its session out differently, the public method is used.
+    pylibsrtp lays its session out differently, the public method is used
+    (and there are no raw parts).
     """
     try:
         ffi, lib = getattr(pylibsrtp, "ffi"), getattr(pylibsrtp, "lib")  # noqa: B009
@@ -91,7 +131,7 @@ def _fast_call(
         buffer = session._buffer
         call = getattr(lib, function)
     except AttributeError:
-        return fallback, lambda packets: [fallback(packet) for packet in packets]
+        return fallback, lambda packets: [fallback(packet) for packet in packets], None
     length = ffi.new("int *")
     limit = len(cdata) - trailer
     errors = pylibsrtp.ERRORS
@@ -124,7 +164,9 @@ def _fast_call(
 
     # keep the session (which frees the context when collected) alive with them
     process.session = process_many.session = session  # type: ignore[attr-defined]
-    return process, process_many
+    # the raw parts only for a function that adds a known trailer (protect)
+    raw = (buffer, cdata, context, call, length, limit, added, process) if added else None
+    return process, process_many, raw
 
 
 @dataclass
@@ -172,8 +214,11 @@ class SrtpSession:
         inbound.window_size = replay_window
         self._outbound = pylibsrtp.Session(policy=outbound)
         self._inbound = pylibsrtp.Session(policy=inbound)
-        self._protect, self._protect_many = _fast_call(
-            self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect
+        # _protect_raw: what the send path writes RTP packets into (None when
+        # this pylibsrtp's internals differ: then it protects with _protect_many)
+        self._protect, self._protect_many, self._protect_raw = _fast_call(
+            self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect,
+            SRTP_TAG_LENGTHS[keys.profile],
         )
         self._protect_rtcp = _fast_call(self._outbound, "srtp_protect_rtcp",
                                         pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,

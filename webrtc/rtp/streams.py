@@ -26,7 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from webrtc.rtp._construct import fast_constructor
-from webrtc.rtp.codecs import Depacketizer, G711Codec, OpusCodec, PayloadCodec
+from webrtc.rtp.codecs import (
+    Depacketizer,
+    G711Codec,
+    OpusCodec,
+    PayloadCodec,
+    Vp8Codec,
+    Vp9Codec,
+)
 from webrtc.rtp.errors import RtpParseError
 from webrtc.rtp.extensions import HeaderExtensionMap
 from webrtc.rtp.jitterbuffer import AssembledFrame, JitterBuffer, LostFrames
@@ -49,6 +56,7 @@ from webrtc.rtp.rtcp import (
     SourceDescription,
     TransportWideFeedback,
 )
+from webrtc.rtp.srtp import RawCall, raw_error
 
 __all__ = [
     "FrameLost",
@@ -156,6 +164,13 @@ class TransportSequenceCounter:
 # the send path's per-packet work is only what each packet needs.
 _Run = tuple[int, int, int, int, list[bytes], bool, "dict[int, bytes] | None", bool]
 _BYTES_ONLY = {bytes}
+_FastLayout = tuple[
+    Callable[..., bytes], bytes, int, int, Callable[..., bytes], Callable[..., None], int
+]
+# codecs whose packetize() returns only bytes, whatever the frame's type (each
+# payload is a bytes descriptor concatenated with the frame's data): their
+# payloads need no type check. Exact types: a subclass may packetize otherwise.
+_BYTES_PACKETIZERS: frozenset[type] = frozenset((Vp8Codec, Vp9Codec))
 
 
 class _Layout:
@@ -165,8 +180,8 @@ class _Layout:
     one struct (RFC 8285 one-byte form). ``None`` when the one-byte form does
     not fit: the general :class:`RtpPacket` path is used then."""
 
-    __slots__ = ("abs_send_time", "ast_header", "header", "pack", "stamps_both", "static",
-                 "transport_wide", "tw_header", "words")
+    __slots__ = ("abs_send_time", "ast_header", "fast", "header", "pack", "stamps_both",
+                 "static", "transport_wide", "tw_header", "words")
 
     def __init__(
         self, static: dict[int, bytes], abs_send_time_id: int | None, transport_wide_id: int | None
@@ -193,6 +208,22 @@ class _Layout:
         # what browsers negotiate for video: MID, abs-send-time and the
         # transport-wide sequence number (the send path's fast case)
         self.stamps_both = bool(self.words and self.abs_send_time and self.transport_wide)
+        # The send path's common case packs a run's constant middle once (the
+        # timestamp, SSRC, extension block header, static elements,
+        # abs-send-time element and the transport-wide element's header) and
+        # then each packet's header from four values: the first two octets (one
+        # 16-bit field), the sequence number, that middle and the transport-wide
+        # number. What it reads, in one tuple: the middle's pack, its constant
+        # prefix (0xBEDE, length, static elements), the abs-send-time and
+        # transport-wide element headers, the header's pack and pack_into, and
+        # its size.
+        self.fast: _FastLayout | None = None
+        if self.stamps_both:
+            prefix = _U16.pack(0xBEDE) + _U16.pack(self.words) + block
+            middle = struct.Struct(f"!II{len(prefix)}sIB")
+            head = struct.Struct(f"!HH{middle.size}sH{padding}x")
+            self.fast = (middle.pack, prefix, self.ast_header, self.tw_header, head.pack,
+                         head.pack_into, head.size)
 
     @staticmethod
     def build(
@@ -301,28 +332,44 @@ class RtpSender:
     ) -> list[int]:
         """Packetize ``frame`` with the codec and queue its packets; returns
         their sequence numbers."""
-        if self.codec is None:
+        first = self.sequence_number
+        count = self._send_frame(frame, now, timestamp)
+        if first + count <= 0x10000:
+            return list(range(first, first + count))
+        return [(first + index) & 0xFFFF for index in range(count)]
+
+    def _send_frame(self, frame: bytes, now: float, timestamp: int | None) -> int:
+        """:meth:`send_frame` without the list of sequence numbers (the session's
+        path): returns how many packets were queued."""
+        codec = self.codec
+        if codec is None:
             raise ValueError("send_frame needs a codec; use send_payload")
-        payloads = self.codec.packetize(frame, self.max_payload_size)
+        payloads = codec.packetize(frame, self.max_payload_size)
         if timestamp is None:  # timestamp_for(now), inlined
             timestamp = (self.timestamp_offset + int(now * self.clock_rate)) & 0xFFFFFFFF
-        if set(map(type, payloads)) != _BYTES_ONLY:
+        if type(codec) not in _BYTES_PACKETIZERS and set(map(type, payloads)) != _BYTES_ONLY:
             payloads = [bytes(payload) for payload in payloads]
         first = self.sequence_number
         count = len(payloads)
-        self._queue((self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False))
+        run = (self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False)
+        self._outgoing.append(run)
+        history = self._history  # _queue(run), inlined
+        size = len(history)
+        if size:
+            start = first % size
+            if start + count <= size and first + count <= 0x10000:
+                history[start : start + count] = [run] * count
+            else:  # the ring's or the sequence numbers' wrap falls inside the run
+                for index in range(count):
+                    history[((first + index) & 0xFFFF) % size] = run
         self.sequence_number = (first + count) & 0xFFFF
         self.packets_sent += count
         self.octets_sent += sum(map(len, payloads))
-        if first + count <= 0x10000:
-            sequences = list(range(first, first + count))
-        else:
-            sequences = [(first + index) & 0xFFFF for index in range(count)]
         self._last_timestamp = timestamp
         self._last_timestamp_time = now
         if self._next_report is None:
             self._next_report = now + self._interval()
-        return sequences
+        return count
 
     def send_payload(
         self,
@@ -392,45 +439,73 @@ class RtpSender:
     def packets_to_send(self, now: float) -> list[bytes]:
         """Serialized RTP packets (not yet SRTP-protected) to send now, stamped
         with the send-time extensions of ``now``."""
-        if not self._outgoing:
+        return self._packets_to_send(now, None)
+
+    def _packets_to_send(self, now: float, srtp: RawCall | None) -> list[bytes]:
+        """:meth:`packets_to_send`; with ``srtp`` (an SRTP session's
+        :data:`~webrtc.rtp.srtp.RawCall`, the session's path) each packet is
+        SRTP-protected as it is made: the common case writes its header and
+        payload straight into libsrtp's buffer, with no plain packet between."""
+        outgoing = self._outgoing
+        if not outgoing:
             return []
-        outgoing, self._outgoing = self._outgoing, []
+        self._outgoing = []
         abs_send_time = int(now * 262144) & 0xFFFFFF  # 6.18 fixed point, see extensions.py
         counter = self.transport_sequence
         media_layout = self._layouts.get(False) or self._layout(False)
         out: list[bytes] = []
         append = out.append
         # the media packets' header in one pack with locals, in the common case
-        stamp_both = False
-        if media_layout is not None and media_layout.stamps_both and counter is not None:
-            stamp_both = True
-            tw_counter = counter
-            pack = media_layout.pack
-            words, static = media_layout.words, media_layout.static
-            ast_element = media_layout.ast_header | abs_send_time
-            tw_header = media_layout.tw_header
+        fast = media_layout.fast if media_layout is not None and counter is not None else None
+        if fast is not None:
+            pack_middle, prefix, ast_header, tw_header, pack, pack_into, header_size = fast
+            ast_element = ast_header | abs_send_time
+        if srtp is not None:
+            buffer, cdata, context, call, length, limit, trailer, protect = srtp
         for payload_type, sequence, timestamp, ssrc, payloads, marker_last, extra, rtx in outgoing:
-            if stamp_both and not rtx and not extra:
-                transport_sequence = tw_counter.value
-                last = len(payloads) - 1
-                marked = payload_type | 0x80 if marker_last else payload_type
-                for index, payload in enumerate(payloads):
-                    append(pack(
-                        0x90, marked if index == last else payload_type, sequence, timestamp,
-                        ssrc, 0xBEDE, words, static, ast_element, tw_header, transport_sequence,
-                    ) + payload)
-                    sequence = (sequence + 1) & 0xFFFF
-                    transport_sequence = (transport_sequence + 1) & 0xFFFF
-                tw_counter.value = transport_sequence
+            if fast is not None and not rtx and not extra:
+                # the transport-wide number runs in step with the sequence number:
+                # it is sequence + offset; the marker goes on the run's last
+                # sequence number (a run has far fewer than 65536 packets)
+                offset = counter.value - sequence  # type: ignore[union-attr]
+                last = (sequence + len(payloads) - 1) & 0xFFFF
+                first_octets = 0x9000 | payload_type  # V=2, X=1; then M and PT
+                last_octets = first_octets | 0x80 if marker_last else first_octets
+                middle = pack_middle(timestamp, ssrc, prefix, ast_element, tw_header)
+                if srtp is None:
+                    for payload in payloads:
+                        append(pack(
+                            last_octets if sequence == last else first_octets, sequence, middle,
+                            (sequence + offset) & 0xFFFF,
+                        ) + payload)
+                        sequence = (sequence + 1) & 0xFFFF
+                else:
+                    for payload in payloads:
+                        size = header_size + len(payload)
+                        if size > limit:
+                            raise ValueError("packet is too long")
+                        pack_into(
+                            buffer, 0, last_octets if sequence == last else first_octets,
+                            sequence, middle, (sequence + offset) & 0xFFFF,
+                        )
+                        buffer[header_size:size] = payload
+                        length[0] = size
+                        code = call(context, cdata, length)
+                        if code:
+                            raise raw_error(code)
+                        append(buffer[0 : size + trailer])
+                        sequence = (sequence + 1) & 0xFFFF
+                counter.value = (sequence + offset) & 0xFFFF  # type: ignore[union-attr]
                 continue
             layout = None if extra else (self._layout(True) if rtx else media_layout)
             last = len(payloads) - 1
             for index, payload in enumerate(payloads):
                 marker = marker_last and index == last
-                append(self._serialize(
+                packet = self._serialize(
                     layout, payload_type, sequence, timestamp, ssrc, marker, payload, extra, rtx,
                     abs_send_time,
-                ))
+                )
+                append(packet if srtp is None else protect(packet))
                 sequence = (sequence + 1) & 0xFFFF
         return out
 
