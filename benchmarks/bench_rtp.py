@@ -25,6 +25,7 @@ from webrtc.rtp import RtpPacket, parse_rtcp
 from webrtc.rtp import extensions as ext
 from webrtc.rtp.codecs import Vp8Codec
 from webrtc.rtp.extensions import HeaderExtensionMap
+from webrtc.rtp.jitterbuffer import JitterBuffer
 from webrtc.rtp.rtcp import ReportBlock, SdesChunk, SenderReport, SourceDescription
 from webrtc.rtp.session import MediaSession
 from webrtc.rtp.srtp import SrtpProfile, SrtpSession
@@ -374,6 +375,43 @@ def rows() -> list[Row]:
 
         return once, len(stream)
 
+    def pipeline_receive() -> Workload:
+        # Not the engine's receive path either: the three stages the issue
+        # names (SRTP unprotect, RtpPacket.parse, the jitter buffer assembling
+        # and depacketizing frames, one frame's packets per insert_run), through
+        # the public layer APIs, with no demux, statistics, NACK or TWCC.
+        _, _, material = _keys()
+        stream = protected_stream(material)
+        per_frame = len(stream) // FRAMES
+        batches = [stream[i : i + per_frame] for i in range(0, len(stream), per_frame)]
+        parse = RtpPacket.parse
+        delivered = []
+
+        def once() -> None:
+            session = SrtpSession.from_keying_material(PROFILE, material, is_client=False)
+            unprotect = session._unprotect
+            buffer = JitterBuffer(Vp8Codec())
+            frames = 0
+            now = 0.0
+            for batch in batches:
+                now += 0.0006
+                packets = [parse(unprotect(data)) for data in batch]
+                first = packets[0].sequence_number  # no wrap in this stream
+                if buffer._next is None:  # the stream's first packets
+                    for offset, packet in enumerate(packets):
+                        buffer.insert(first + offset, packet.timestamp, packet.marker,
+                                      packet.payload, now)
+                else:
+                    buffer.insert_run(first, [p.timestamp for p in packets],
+                                      [p.marker for p in packets],
+                                      [p.payload for p in packets], now)
+                frames += len(buffer.pop())
+            delivered.append(frames)
+
+        once()
+        assert delivered[-1] == FRAMES, delivered[-1]
+        return once, len(stream)
+
     def bare_unprotect() -> Workload:
         _, _, material = _keys()
         stream = protected_stream(material)
@@ -402,4 +440,6 @@ def rows() -> list[Row]:
              goal=0.7),
         _row("rtp receive floor: SRTP unprotect + parse only", floor_receive, bare_unprotect,
              "bare pylibsrtp unprotect", goal=None),
+        _row("rtp receive floor: unprotect, parse, jitter buffer", pipeline_receive,
+             bare_unprotect, "bare pylibsrtp unprotect", goal=None),
     ]
