@@ -321,3 +321,28 @@ def test_in_order_stream_then_forgery_and_replay(batch: bool, client_certificate
     assert got == [i.to_bytes(2, "big") for i in order]
     assert server.stats.auth_failures == 1
     assert server.stats.replays == 2
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_sequence_numbers_never_wrap(batch: bool, client_certificate: Certificate,
+                                     server_certificate: Certificate) -> None:
+    """RFC 6347 §4.1: the 48-bit sequence number must not wrap. Near its end
+    the inlined AES-GCM paths give way to the checked one, which sends the last
+    number and then refuses."""
+    client, _ = _connect(client_certificate, server_certificate)
+    last = (1 << 48) - 1
+    client._write_seq[1] = last - (1 << 32) - 1  # just below where the checks start
+    if batch:
+        client.send_many([b"x", b"y"])
+    else:
+        client.send(b"x")
+        client.send(b"y")
+        client.datagrams_to_send(0.0)
+    assert client._gcm_write is None  # the checked path from now on
+    client._write_seq[1] = last
+    client.send(b"the last record")
+    record = client.datagrams_to_send(0.0)[-1]
+    assert record[3:11] == ((1 << 48) | last).to_bytes(8, "big")  # epoch 1, last number
+    with pytest.raises(RuntimeError, match="exhausted"):
+        client.send_many([b"one too many"]) if batch else client.send(b"one too many")
+    assert client._write_seq[1] == last + 1

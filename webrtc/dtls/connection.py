@@ -100,6 +100,11 @@ _CCS_PAYLOAD = b"\x01"
 _MAX_FUTURE_MESSAGES = 16  # handshake messages buffered ahead of the expected one
 _MAX_EARLY_RECORDS = 32  # next-epoch records buffered until their keys exist
 _MAX_PLAINTEXT = 1 << 14
+# RFC 6347 §4.1: a sequence number must not wrap (renegotiation, which we
+# refuse, would be the way on). The inlined AES-GCM send paths check nothing
+# per record; they give way to the checked path this far from the end.
+_LAST_SEQUENCE = (1 << 48) - 1
+_FAST_SEND_LIMIT = _LAST_SEQUENCE - (1 << 32)
 _REPLAY_WINDOW = 64
 
 
@@ -498,6 +503,8 @@ class DtlsConnection:
             raise ValueError("application data record larger than 16384 bytes")
         sequence_numbers = self._write_seq
         seq = sequence_numbers[1]
+        if seq > _LAST_SEQUENCE:
+            raise RuntimeError("DTLS sequence numbers exhausted (RFC 6347 §4.1)")
         sequence_numbers[1] = seq + 1
         self._outgoing.append(protection.seal_application_data(_EPOCH1 | seq, data))
         self.stats.records_sent += 1
@@ -539,6 +546,8 @@ class DtlsConnection:
         finally:
             sequence_numbers[1] += epoch_seq - first
             self.stats.records_sent += epoch_seq - first
+            if sequence_numbers[1] > _FAST_SEND_LIMIT:
+                self._gcm_write = None  # the checked path from now on
 
     def receive_datagrams(self, datagrams: Iterable[bytes], now: float) -> list[bytes]:
         """Process a batch of datagrams; return the application data, in order.
@@ -667,6 +676,8 @@ class DtlsConnection:
         out = self._outgoing
         if out:
             self._outgoing = []
+            if self._write_seq[1] > _FAST_SEND_LIMIT:
+                self._gcm_write = None  # send()'s checked path from now on
         return out
 
     def get_timer(self) -> float | None:
