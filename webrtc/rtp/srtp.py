@@ -148,19 +148,7 @@ def _fast_call(
         return buffer[0 : length[0]]  # type: ignore[no-any-return]
 
     def process_many(packets: list[bytes]) -> list[bytes]:
-        out: list[bytes] = []
-        append = out.append
-        for data in packets:  # process(), inlined
-            n = len(data)
-            if n > limit:
-                raise ValueError("packet is too long")
-            length[0] = n
-            buffer[0:n] = data
-            code = call(context, cdata, length)
-            if code:
-                raise pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
-            append(buffer[0 : length[0]])
-        return out
+        return [process(packet) for packet in packets]
 
     # keep the session (which frees the context when collected) alive with them
     process.session = process_many.session = session  # type: ignore[attr-defined]

@@ -351,17 +351,7 @@ class RtpSender:
             payloads = [bytes(payload) for payload in payloads]
         first = self.sequence_number
         count = len(payloads)
-        run = (self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False)
-        self._outgoing.append(run)
-        history = self._history  # _queue(run), inlined
-        size = len(history)
-        if size:
-            start = first % size
-            if start + count <= size and first + count <= 0x10000:
-                history[start : start + count] = [run] * count
-            else:  # the ring's or the sequence numbers' wrap falls inside the run
-                for index in range(count):
-                    history[((first + index) & 0xFFFF) % size] = run
+        self._queue((self.payload_type, first, timestamp, self.ssrc, payloads, True, None, False))
         self.sequence_number = (first + count) & 0xFFFF
         self.packets_sent += count
         self.octets_sent += sum(map(len, payloads))
