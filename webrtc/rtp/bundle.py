@@ -61,6 +61,41 @@ class BundleDemuxer:
     def ssrcs(self) -> dict[int, Route]:
         return dict(self._by_ssrc)
 
+    def settled(self, packet: RtpPacket) -> tuple[slice | None, bytes] | None:
+        """When :meth:`route` of ``packet`` returns its SSRC's known route and
+        changes nothing (no learning, no count), and so does it, as long as
+        this demuxer is not reconfigured and learns nothing about this SSRC,
+        for every packet of the same SSRC with the same extension layout
+        (``_layout``, the same object) whose octets at the returned slice are
+        the returned bytes (the MID learned; no slice: no MID element).
+        Otherwise None.
+
+        It lets a receive loop skip :meth:`route` for the packets that follow
+        one of a stream: a known SSRC whose packets name no RID or repaired
+        RID and either no MID or the one already learned (RFC 8843 §9.2; what
+        browsers send once the SSRC is acknowledged).
+        """
+        known = self._by_ssrc.get(packet.ssrc)
+        if known is None or packet._extensions is not None:
+            return None
+        layout = packet._layout
+        if layout is None:
+            return None, b""
+        extensions = self.extensions
+        rid_id = extensions.rtp_stream_id_id
+        repaired_id = extensions.repaired_rtp_stream_id_id
+        if (rid_id and rid_id in layout) or (repaired_id and repaired_id in layout):
+            return None
+        mid_id = extensions.mid_id
+        span = layout.get(mid_id) if mid_id else None
+        if span is None:
+            return None, b""
+        expected = self._mid_bytes.get(known.mid)
+        offset, length = span
+        if expected is None or len(expected) != length:
+            return None
+        return slice(offset, offset + length), expected
+
     def route(self, packet: RtpPacket) -> Route | None:
         """The packet's route, learning its SSRC; None (and counted) if unroutable."""
         extensions = self.extensions

@@ -43,7 +43,7 @@ from webrtc.rtp.rtcp import (
     TransportWideFeedback,
     parse_rtcp,
 )
-from webrtc.rtp.srtp import SrtpSession
+from webrtc.rtp.srtp import SrtpSession, raw_error
 from webrtc.rtp.streams import (
     RtpReceiver,
     RtpSender,
@@ -202,12 +202,20 @@ class MediaSession:
         """
         srtp = self.srtp
         unprotect = srtp._unprotect if srtp is not None else None
+        raw = srtp._unprotect_parts if srtp is not None else None
+        if raw is not None:
+            buffer, cdata, context, call, length, limit = raw
+        else:
+            limit = -1  # no packet fits: every one goes through unprotect()
         srtp_error = pylibsrtp.Error
         parse = RtpPacket.parse
-        route = self.demuxer.route
+        demuxer = self.demuxer
+        route = demuxer.route
+        settled = demuxer.settled
         transport = self.transport_feedback
         tw_id = self.extensions.transport_wide_cc_id if transport is not None else None
         transport_sequences: list[int] = []  # recorded at once, after the loop
+        record = transport_sequences.append
         receivers = self.receivers
         by_rtx = self._receiver_by_rtx
         stats = self.stats
@@ -216,6 +224,15 @@ class MediaSession:
         run: list[RtpPacket] = []
         run_receiver: RtpReceiver | None = None
         run_ssrc = -1  # the SSRC of the run's last packet
+        # The packets of run_ssrc with this layout (and MID octets) that
+        # route() would route as before without side effect (demuxer.settled),
+        # and where their transport-wide sequence number is (-1: none).
+        # Forgotten whenever the run ends (the demuxer may learn or be
+        # reconfigured then) and at the next call.
+        run_layout: object = False  # no packet's layout (None is one)
+        mid_at: slice | None = None
+        mid_expected = b""
+        tw_at = -1
         hand_over = self._hand_over_run
         try:
             for data in datagrams:
@@ -228,9 +245,23 @@ class MediaSession:
                         run = []
                         run_receiver = None
                         run_ssrc = -1
+                    run_layout = False
                     self._receive_rtcp(data, now)
                     continue
-                if unprotect is not None:
+                n = len(data)
+                if n <= limit:
+                    # srtp._unprotect, inlined
+                    length[0] = n
+                    buffer[0:n] = data
+                    code = call(context, cdata, length)
+                    if code:
+                        assert srtp is not None
+                        srtp._count(raw_error(code))
+                        stats.dropped_srtp += 1
+                        continue
+                    data = buffer[0 : length[0]]
+                    unprotected += 1
+                elif unprotect is not None:
                     try:
                         data = unprotect(data)
                     except srtp_error as exc:
@@ -241,38 +272,62 @@ class MediaSession:
                     unprotected += 1
                 try:
                     packet = parse(data)
-                    packet_route = route(packet)
-                    if tw_id is not None:
-                        value = packet.extension_value(tw_id)
-                        if value is not None and len(value) == 2:
-                            transport_sequences.append(value[0] << 8 | value[1])
                 except RtpParseError:
                     stats.dropped_malformed += 1
                     continue
                 received += 1
                 ssrc = packet.ssrc
-                if ssrc == run_ssrc:
+                if (
+                    ssrc == run_ssrc
+                    and packet._layout is run_layout
+                    and (mid_at is None or data[mid_at] == mid_expected)
+                ):
+                    # route() would change nothing: skipped (see settled())
+                    if tw_at >= 0:
+                        record(data[tw_at] << 8 | data[tw_at + 1])
                     run.append(packet)
                     continue
-                receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
-                if receiver is None:
-                    if run:
-                        hand_over(run_receiver, run, now)
-                        run = []
-                        run_receiver = None
-                        run_ssrc = -1
-                    receiver = self._new_receiver(packet, packet_route)
-                    if receiver is None:
-                        stats.dropped_unroutable += 1
-                        continue
-                run_ssrc = ssrc
-                if receiver is not run_receiver:
-                    if run:
-                        hand_over(run_receiver, run, now)
-                    run = [packet]
-                    run_receiver = receiver
-                else:
+                packet_route = route(packet)
+                if tw_id is not None:
+                    value = packet.extension_value(tw_id)
+                    if value is not None and len(value) == 2:
+                        record(value[0] << 8 | value[1])
+                if ssrc == run_ssrc:
                     run.append(packet)
+                else:
+                    receiver = receivers.get(ssrc) or by_rtx.get(ssrc)
+                    if receiver is None:
+                        if run:
+                            hand_over(run_receiver, run, now)
+                            run = []
+                            run_receiver = None
+                            run_ssrc = -1
+                        receiver = self._new_receiver(packet, packet_route)
+                        if receiver is None:
+                            stats.dropped_unroutable += 1
+                            run_layout = False
+                            continue
+                    run_ssrc = ssrc
+                    if receiver is not run_receiver:
+                        if run:
+                            hand_over(run_receiver, run, now)
+                        run = [packet]
+                        run_receiver = receiver
+                    else:
+                        run.append(packet)
+                # what the next packets of this SSRC may skip route() with (this
+                # packet's route() may have taught the demuxer)
+                known = settled(packet)
+                if known is None:
+                    run_layout = False
+                else:
+                    run_layout = packet._layout
+                    mid_at, mid_expected = known
+                    tw_at = -1
+                    if tw_id is not None and run_layout is not None:
+                        span = packet._layout.get(tw_id)  # type: ignore[union-attr]
+                        if span is not None and span[1] == 2:
+                            tw_at = span[0]
             if run:
                 hand_over(run_receiver, run, now)
         finally:

@@ -157,6 +157,29 @@ def _fast_call(
     return process, process_many, raw
 
 
+UnprotectParts = tuple[Any, Any, Any, Callable[[Any, Any, Any], int], Any, int]
+"""What ``srtp_unprotect`` is called with, for a receive loop that calls it
+itself (one Python call less per packet): the inbound session's writable
+buffer, its cdata, the libsrtp context, the libsrtp function, the ``int *``
+length cell and the longest packet the buffer takes.
+
+Use: for a packet of ``n <= limit`` bytes, set ``length[0] = n``, copy it to
+``buffer[0:n]``, call ``function(context, cdata, length)`` (non-zero: the
+packet is dropped, :func:`raw_error` the error) and read
+``buffer[0 : length[0]]``. A longer packet goes through the one-packet call."""
+
+
+def _unprotect_parts(session: pylibsrtp.Session, length: Any) -> UnprotectParts | None:
+    """The :data:`UnprotectParts` of ``session`` (as :func:`_fast_call` finds
+    them), or None if this pylibsrtp lays its session out differently."""
+    try:
+        lib = getattr(pylibsrtp, "lib")  # noqa: B009
+        return (session._buffer, session._cdata, session._srtp[0], lib.srtp_unprotect,
+                length, len(session._cdata))
+    except AttributeError:
+        return None
+
+
 @dataclass
 class SrtpStats:
     """Counters of one session; every dropped packet lands in one of them."""
@@ -213,6 +236,14 @@ class SrtpSession:
                                         self._outbound.protect_rtcp)[0]
         self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0,
                                      self._inbound.unprotect)[0]
+        try:
+            cell = getattr(pylibsrtp, "ffi").new("int *")  # noqa: B009
+        except AttributeError:
+            cell = None
+        # the receive loop's own unprotect call (None: it calls _unprotect)
+        self._unprotect_parts = (
+            _unprotect_parts(self._inbound, cell) if cell is not None else None
+        )
         self._unprotect_rtcp = _fast_call(self._inbound, "srtp_unprotect_rtcp", 0,
                                           self._inbound.unprotect_rtcp)[0]
 
