@@ -149,3 +149,42 @@ def test_h264_output_depayloads_with_aiortc() -> None:
         frame = b"".join(b"\x00\x00\x00\x01" + n for n in (sps, pps, idr[:size], small))
         payloads = H264Codec().packetize(frame, 1200)
         assert b"".join(depayload(h264, p) for p in payloads) == frame
+
+
+
+vp8_descriptor_octets = st.sampled_from([0x00, 0x10, 0x80, 0x90, 0xA0, 0x40, 0x7F, 0xFF])
+
+
+@SETTINGS
+@given(st.lists(st.tuples(vp8_descriptor_octets, vp8_descriptor_octets,
+                          vp8_descriptor_octets, st.binary(max_size=4)),
+                min_size=1, max_size=6))
+def test_vp8_depacketize_reads_any_descriptor(parts: list[tuple[int, int, int, bytes]]) -> None:
+    # depacketize's shortcut for the common 4-octet descriptor (X, I, M) cuts
+    # what RFC 7741 §4.2's full reading (descriptor_size) cuts, and raises the same
+    payloads = [bytes((b0 & 0xE0 | 0x10 if index == 0 else b0, b1, b2)) + rest
+                for index, (b0, b1, b2, rest) in enumerate(parts)]
+    try:
+        expected: bytes | None = b"".join(p[Vp8Codec.descriptor_size(p):] for p in payloads)
+    except RtpParseError:
+        expected = None
+    if expected is None:
+        with pytest.raises(RtpParseError):
+            Vp8Codec().depacketize(payloads)
+    else:
+        assert Vp8Codec().depacketize(payloads) == expected
+
+
+@pytest.mark.parametrize("payload", [b"\x80\x80\x80", b"\x80\x80\x80\x01", b"\x80\x80\x00\x01",
+                                     b"\x80\x90\x80\x01", b"\x00\x80\x80\x01"])
+def test_vp8_depacketize_near_the_common_descriptor(payload: bytes) -> None:
+    payloads = [b"\x10first", payload]
+    try:
+        expected: bytes | None = b"first" + payload[Vp8Codec.descriptor_size(payload):]
+    except RtpParseError:
+        expected = None
+    if expected is None:
+        with pytest.raises(RtpParseError):
+            Vp8Codec().depacketize(payloads)
+    else:
+        assert Vp8Codec().depacketize(payloads) == expected

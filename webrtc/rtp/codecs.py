@@ -154,8 +154,16 @@ class Vp8Codec:
             raise RtpParseError("no VP8 payloads")
         if not self.is_frame_start(payloads[0]):
             raise RtpParseError("VP8 frame does not start with S=1, PID=0")
-        size_of = _vp8_descriptor_size
-        return b"".join([p[size_of(p) :] for p in payloads])
+        parts: list[bytes] = []
+        append = parts.append
+        for payload in payloads:
+            # what browsers and our packetizer send: X=1, then I=1 alone with a
+            # 15-bit picture ID (M=1), a 4-octet descriptor (RFC 7741 §4.2)
+            if len(payload) > 3 and payload[1] == 0x80 and payload[0] & 0x80 and payload[2] & 0x80:
+                append(payload[4:])
+            else:
+                append(payload[_vp8_descriptor_size(payload) :])
+        return b"".join(parts)
 
     def is_frame_start(self, payload: bytes) -> bool:
         return len(payload) > 0 and payload[0] & 0x1F == 0x10

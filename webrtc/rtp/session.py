@@ -236,7 +236,8 @@ class MediaSession:
         hand_over = self._hand_over_run
         try:
             for data in datagrams:
-                if len(data) < 2 or not 128 <= data[0] <= 191:
+                n = len(data)
+                if n < 2 or not 128 <= data[0] <= 191:
                     stats.dropped_malformed += 1
                     continue
                 if 192 <= data[1] <= 223:
@@ -248,7 +249,6 @@ class MediaSession:
                     run_layout = False
                     self._receive_rtcp(data, now)
                     continue
-                n = len(data)
                 if n <= limit:
                     # srtp._unprotect, inlined
                     length[0] = n

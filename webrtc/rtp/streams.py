@@ -849,31 +849,38 @@ class RtpReceiver:
         timestamps: list[int] = []
         markers: list[bool] = []
         payloads: list[bytes] = []
+        add_timestamp, add_marker, add_payload = (
+            timestamps.append, markers.append, payloads.append)
+        missing = self._missing  # the one dict, only ever changed in place
         first = maximum + 1
         dropped = 0
         for packet in packets:
+            following = maximum + 1
             if (
-                packet.ssrc == ssrc
-                and packet.sequence_number == (maximum + 1) & 0xFFFF
+                packet.sequence_number == following & 0xFFFF
+                and packet.ssrc == ssrc
                 and previous is not None
-                and not self._missing
+                and not missing
             ):
                 # receive(), in order (its _base and payload_type are set, since
                 # a packet before set _transit); RFC 3550 A.8 jitter
-                maximum += 1
-                transit = arrival - packet.timestamp
+                maximum = following
+                timestamp = packet.timestamp
+                transit = arrival - timestamp
                 d = abs(((transit - previous + 0x80000000) & 0xFFFFFFFF) - 0x80000000)
                 jitter += (d - jitter) / 16.0
                 previous = transit
-                timestamps.append(packet.timestamp)
-                markers.append(packet.marker)
-                payloads.append(packet.payload)
+                add_timestamp(timestamp)
+                add_marker(packet.marker)
+                add_payload(packet.payload)
                 continue
             self._max, self._transit, self._jitter = maximum, previous, jitter
             self.packets_received += len(payloads)
             if payloads:
                 buffer.insert_run(first, timestamps, markers, payloads, now)
                 timestamps, markers, payloads = [], [], []
+                add_timestamp, add_marker, add_payload = (
+                    timestamps.append, markers.append, payloads.append)
             try:
                 self.receive(packet, now)
             except RtpParseError:
