@@ -140,3 +140,23 @@ def test_settled_vouches_only_for_side_effect_free_routes() -> None:
     other = _parsed(b"1")
     assert other._data[where[0]] != where[1]
     assert demuxer.route(other) == Route("1")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(packet_shapes, min_size=1, max_size=30))
+def test_route_reads_parsed_packets_as_decoded_ones(shapes) -> None:  # type: ignore[no-untyped-def]
+    # route()'s in-place reading of a parsed packet's extensions decides as
+    # the decoded mapping of the same packet does
+    parsed_side = BundleDemuxer(HeaderExtensionMap(PAIRS))
+    decoded_side = BundleDemuxer(HeaderExtensionMap(PAIRS))
+    for demuxer in (parsed_side, decoded_side):
+        demuxer.add_media("0", (96,))
+        demuxer.add_media("1", (97,))
+    for data in _datagrams(shapes):
+        parsed = RtpPacket.parse(data)
+        decoded = RtpPacket.parse(data)
+        decoded.extensions  # noqa: B018 (decodes the mapping: read from it from now on)
+        assert decoded._extensions is not None and parsed._extensions is None
+        assert parsed_side.route(parsed) == decoded_side.route(decoded)
+        assert parsed_side.ssrcs == decoded_side.ssrcs
+        assert parsed_side.unroutable == decoded_side.unroutable

@@ -104,17 +104,33 @@ class BundleDemuxer:
             # The common cases: a known SSRC whose packet names no RID (or
             # repaired RID) and either carries no MID (browsers stop sending it
             # once the SSRC is acknowledged) or the MID already learned.
-            value = packet.extension_value  # read in place, no mapping decoded
-            rid_id = extensions.rtp_stream_id_id
-            repaired_id = extensions.repaired_rtp_stream_id_id
-            if not (
-                (rid_id and value(rid_id) is not None)
-                or (repaired_id and value(repaired_id) is not None)
-            ):
-                mid_id = extensions.mid_id
-                mid_bytes = value(mid_id) if mid_id else None
-                if mid_bytes is None or self._mid_bytes.get(known.mid) == mid_bytes:
+            layout = packet._layout
+            if packet._extensions is None:
+                # a parsed packet: packet.extension_value, read where it is
+                if layout is None:
                     return known
+                rid_id = extensions.rtp_stream_id_id
+                repaired_id = extensions.repaired_rtp_stream_id_id
+                if not ((rid_id and rid_id in layout) or (repaired_id and repaired_id in layout)):
+                    mid_id = extensions.mid_id
+                    span = layout.get(mid_id) if mid_id else None
+                    if span is None:
+                        return known
+                    offset, length = span
+                    if self._mid_bytes.get(known.mid) == packet._data[offset : offset + length]:
+                        return known
+            else:
+                value = packet.extension_value
+                rid_id = extensions.rtp_stream_id_id
+                repaired_id = extensions.repaired_rtp_stream_id_id
+                if not (
+                    (rid_id and value(rid_id) is not None)
+                    or (repaired_id and value(repaired_id) is not None)
+                ):
+                    mid_id = extensions.mid_id
+                    mid_bytes = value(mid_id) if mid_id else None
+                    if mid_bytes is None or self._mid_bytes.get(known.mid) == mid_bytes:
+                        return known
         if not packet.extensions:
             if known is not None:
                 return known

@@ -352,37 +352,61 @@ class MediaSession:
         """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
         srtp = self.srtp
         if srtp is not None:
-            try:
-                data = srtp._unprotect(data)
-            except pylibsrtp.Error as exc:
-                srtp._count(exc)
-                self.stats.dropped_srtp += 1
-                return None
+            raw = srtp._unprotect_parts
+            n = len(data)
+            if raw is not None and n <= raw[5]:
+                # srtp._unprotect, inlined (see UnprotectParts)
+                buffer, cdata, context, call, length, _ = raw
+                length[0] = n
+                buffer[0:n] = data
+                code = call(context, cdata, length)
+                if code:
+                    srtp._count(raw_error(code))
+                    self.stats.dropped_srtp += 1
+                    return None
+                data = buffer[0 : length[0]]
+            else:
+                try:
+                    data = srtp._unprotect(data)
+                except pylibsrtp.Error as exc:
+                    srtp._count(exc)
+                    self.stats.dropped_srtp += 1
+                    return None
             srtp.stats.unprotected_rtp += 1
+        stats = self.stats
         try:
             packet = RtpPacket.parse(data)
-            route = self.demuxer.route(packet)
-            feedback = self.transport_feedback
-            tw_id = self.extensions.transport_wide_cc_id
-            if feedback is not None and tw_id is not None:
-                value = packet.extension_value(tw_id)
-                if value is not None and len(value) == 2:
-                    feedback.record(int.from_bytes(value, "big"), now)
         except RtpParseError:
-            self.stats.dropped_malformed += 1
+            stats.dropped_malformed += 1
             return None
-        self.stats.rtp_received += 1
+        route = self.demuxer.route(packet)
+        feedback = self.transport_feedback
+        if feedback is not None:
+            tw_id = self.extensions.transport_wide_cc_id
+            if tw_id is not None:
+                # packet.extension_value(tw_id), read where it is
+                layout = packet._layout
+                if packet._extensions is None:
+                    span = layout.get(tw_id) if layout is not None else None
+                    if span is not None and span[1] == 2:
+                        offset = span[0]
+                        feedback.record(data[offset] << 8 | data[offset + 1], now)
+                else:
+                    value = packet.extension_value(tw_id)
+                    if value is not None and len(value) == 2:
+                        feedback.record(value[0] << 8 | value[1], now)
+        stats.rtp_received += 1
         ssrc = packet.ssrc
         receiver = self.receivers.get(ssrc) or self._receiver_by_rtx.get(ssrc)
         if receiver is None:
             receiver = self._new_receiver(packet, route)
             if receiver is None:
-                self.stats.dropped_unroutable += 1
+                stats.dropped_unroutable += 1
                 return None
         try:
             receiver.receive(packet, now)
         except RtpParseError:
-            self.stats.dropped_malformed += 1
+            stats.dropped_malformed += 1
         events = receiver._events
         if events:
             self._events.extend(events)

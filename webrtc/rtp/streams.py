@@ -1188,17 +1188,20 @@ class TransportFeedbackGenerator:
         self._next_send: float | None = None
 
     def record(self, sequence: int, now: float) -> None:
-        if self._highest is None:
-            extended = sequence
-            self._next_expected = sequence
+        highest = self._highest
+        if highest is None:
+            self._next_expected = self._highest = sequence
+            self._arrivals[sequence] = now
         else:
-            extended = unwrap_sequence(sequence, self._highest)
-        assert self._next_expected is not None
-        if extended < self._next_expected:
-            return  # already reported
-        self._arrivals[extended] = now
-        if self._highest is None or extended > self._highest:
-            self._highest = extended
+            # unwrap_sequence(sequence, highest), inlined
+            extended = highest + ((sequence - highest + 0x8000) & 0xFFFF) - 0x8000
+            next_expected = self._next_expected
+            assert next_expected is not None
+            if extended < next_expected:
+                return  # already reported
+            self._arrivals[extended] = now
+            if extended > highest:
+                self._highest = extended
         if self._next_send is None:
             self._next_send = now + self.interval
 
