@@ -219,7 +219,9 @@ class MediaSession:
         receivers = self.receivers
         by_rtx = self._receiver_by_rtx
         stats = self.stats
-        unprotected = received = 0
+        # packets unprotected (all that reach the parser: without SRTP, the
+        # plain ones), and those of them the parser refused
+        unprotected = unparsed = 0
         # consecutive packets for one receiver go to it as one run (receive_run)
         run: list[RtpPacket] = []
         run_receiver: RtpReceiver | None = None
@@ -260,7 +262,6 @@ class MediaSession:
                         stats.dropped_srtp += 1
                         continue
                     data = buffer[0 : length[0]]
-                    unprotected += 1
                 elif unprotect is not None:
                     try:
                         data = unprotect(data)
@@ -269,13 +270,13 @@ class MediaSession:
                         srtp._count(exc)
                         stats.dropped_srtp += 1
                         continue
-                    unprotected += 1
+                unprotected += 1
                 try:
                     packet = parse(data)
                 except RtpParseError:
                     stats.dropped_malformed += 1
+                    unparsed += 1
                     continue
-                received += 1
                 ssrc = packet.ssrc
                 if (
                     ssrc == run_ssrc
@@ -333,10 +334,10 @@ class MediaSession:
         finally:
             if srtp is not None:
                 srtp.stats.unprotected_rtp += unprotected
-            stats.rtp_received += received
+            stats.rtp_received += unprotected - unparsed
             if transport is not None:
                 transport.record_many(transport_sequences, now)
-        if received and self._next_report is None:
+        if unprotected > unparsed and self._next_report is None:
             self._schedule_report(now)
         self._collect_feedback(now)
 
