@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pylibsrtp
+import pytest
 from batch_checks import drain, split_into_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,3 +87,33 @@ def test_batches_match_one_call_per_datagram(sizes: list[int]) -> None:
     # the feedback (a NACK for the lost packet, transport-wide CC) is sent
     # either way; only its grouping may differ
     assert one.datagrams_to_send(now) and many.datagrams_to_send(now)
+
+
+def test_datagrams_too_long_for_srtp_are_dropped_not_raised() -> None:
+    """Network input never raises: an SRTP or SRTCP datagram longer than
+    libsrtp's buffer (1500 bytes in pylibsrtp) is dropped and counted."""
+    rtp = b"\x90\x60" + bytes(1998)
+    rtcp = b"\x80\xc8" + bytes(1998)
+    one = _receiving()
+    for data in (rtp, rtcp):
+        one.receive_datagram(data, 1.0)
+    many = _receiving()
+    many.receive_datagrams([rtp, rtcp, *STREAM[:5]], 1.0)
+    assert one.stats.dropped_srtp == 2
+    assert many.stats.dropped_srtp == 2
+    alone = _receiving()
+    alone.receive_datagrams(STREAM[:5], 1.0)
+    assert many.stats.rtp_received == alone.stats.rtp_received > 0  # the stream goes on
+    assert one.srtp is not None and one.srtp.stats.dropped_other == 2
+
+
+def test_unprotect_fallback_refuses_too_long_with_the_srtp_error() -> None:
+    """Without access to pylibsrtp's internals the public unprotect is used;
+    its ValueError for a too-long packet becomes the SRTP error."""
+    from webrtc.rtp.srtp import _refusing_too_long
+
+    def unprotect(data: bytes) -> bytes:
+        raise ValueError("packet is too long")
+
+    with pytest.raises(pylibsrtp.Error, match="too long"):
+        _refusing_too_long(unprotect)(bytes(2000))

@@ -110,7 +110,7 @@ def raw_error(code: int) -> pylibsrtp.Error:
 
 def _fast_call(
     session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes],
-    added: int = 0,
+    added: int = 0, incoming: bool = False,
 ) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]], RawCall | None]:
     """``session.protect`` and friends without their per-call allocations, a
     batch form of each (a list in, a list out, raising at the first error),
@@ -121,7 +121,10 @@ def _fast_call(
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
     pylibsrtp's own cffi binding, on the session's own buffer. If this
-    pylibsrtp lays its session out differently, the public method is used
+    pylibsrtp lays its session out differently, the public method is used.
+    ``incoming`` (unprotect): a packet too long for the buffer is network
+    input, refused with :class:`pylibsrtp.Error` like any packet that fails,
+    not with the ValueError of our own packets
     (and there are no raw parts).
     """
     try:
@@ -131,15 +134,18 @@ def _fast_call(
         buffer = session._buffer
         call = getattr(lib, function)
     except AttributeError:
+        if incoming:
+            fallback = _refusing_too_long(fallback)
         return fallback, lambda packets: [fallback(packet) for packet in packets], None
     length = ffi.new("int *")
     limit = len(cdata) - trailer
     errors = pylibsrtp.ERRORS
+    too_long = pylibsrtp.Error if incoming else ValueError
 
     def process(data: bytes) -> bytes:
         n = len(data)
         if n > limit:
-            raise ValueError("packet is too long")
+            raise too_long("packet is too long")
         length[0] = n
         buffer[0:n] = data
         code = call(context, cdata, length)
@@ -155,6 +161,19 @@ def _fast_call(
     # the raw parts only for a function that adds a known trailer (protect)
     raw = (buffer, cdata, context, call, length, limit, added, process) if added else None
     return process, process_many, raw
+
+
+def _refusing_too_long(unprotect: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """``unprotect`` raising :class:`pylibsrtp.Error` for a packet longer
+    than its session's buffer (pylibsrtp's ValueError)."""
+
+    def checked(data: bytes) -> bytes:
+        try:
+            return unprotect(data)
+        except ValueError as exc:
+            raise pylibsrtp.Error(str(exc)) from exc
+
+    return checked
 
 
 UnprotectParts = tuple[Any, Any, Any, Callable[[Any, Any, Any], int], Any, int]
@@ -235,7 +254,7 @@ class SrtpSession:
                                         pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,
                                         self._outbound.protect_rtcp)[0]
         self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0,
-                                     self._inbound.unprotect)[0]
+                                     self._inbound.unprotect, incoming=True)[0]
         try:
             cell = getattr(pylibsrtp, "ffi").new("int *")  # noqa: B009
         except AttributeError:
@@ -245,7 +264,7 @@ class SrtpSession:
             _unprotect_parts(self._inbound, cell) if cell is not None else None
         )
         self._unprotect_rtcp = _fast_call(self._inbound, "srtp_unprotect_rtcp", 0,
-                                          self._inbound.unprotect_rtcp)[0]
+                                          self._inbound.unprotect_rtcp, incoming=True)[0]
 
     @classmethod
     def from_keying_material(
