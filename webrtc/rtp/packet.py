@@ -341,12 +341,7 @@ class RtpPacket:
     def extensions(self) -> dict[int, bytes]:
         extensions = self._extensions
         if extensions is None:
-            extensions = {}  # _decode inlined: receivers read it for every packet
-            layout = self._layout
-            if layout is not None:
-                data = self._data
-                for ext_id, where in layout.slices:
-                    extensions[ext_id] = data[where]
+            extensions = _decode(self._data, self._layout)
             _set_extensions(self, extensions)  # not a modification: no class change
         return extensions
 

@@ -202,9 +202,9 @@ class MediaSession:
         """
         srtp = self.srtp
         unprotect = srtp._unprotect if srtp is not None else None
-        raw = srtp._unprotect_parts if srtp is not None else None
+        raw = srtp._unprotect_raw if srtp is not None else None
         if raw is not None:
-            buffer, cdata, context, call, length, limit = raw
+            buffer, cdata, context, call, length, limit, _, _ = raw
         else:
             limit = -1  # no packet fits: every one goes through unprotect()
         srtp_error = pylibsrtp.Error
@@ -353,26 +353,12 @@ class MediaSession:
         """Unprotect, parse, route and deliver one RTP packet; the receiver it went to."""
         srtp = self.srtp
         if srtp is not None:
-            raw = srtp._unprotect_parts
-            n = len(data)
-            if raw is not None and n <= raw[5]:
-                # srtp._unprotect, inlined (see UnprotectParts)
-                buffer, cdata, context, call, length, _ = raw
-                length[0] = n
-                buffer[0:n] = data
-                code = call(context, cdata, length)
-                if code:
-                    srtp._count(raw_error(code))
-                    self.stats.dropped_srtp += 1
-                    return None
-                data = buffer[0 : length[0]]
-            else:
-                try:
-                    data = srtp._unprotect(data)
-                except pylibsrtp.Error as exc:
-                    srtp._count(exc)
-                    self.stats.dropped_srtp += 1
-                    return None
+            try:
+                data = srtp._unprotect(data)
+            except pylibsrtp.Error as exc:
+                srtp._count(exc)
+                self.stats.dropped_srtp += 1
+                return None
             srtp.stats.unprotected_rtp += 1
         stats = self.stats
         try:
@@ -385,17 +371,9 @@ class MediaSession:
         if feedback is not None:
             tw_id = self.extensions.transport_wide_cc_id
             if tw_id is not None:
-                # packet.extension_value(tw_id), read where it is
-                layout = packet._layout
-                if packet._extensions is None:
-                    span = layout.get(tw_id) if layout is not None else None
-                    if span is not None and span[1] == 2:
-                        offset = span[0]
-                        feedback.record(data[offset] << 8 | data[offset + 1], now)
-                else:
-                    value = packet.extension_value(tw_id)
-                    if value is not None and len(value) == 2:
-                        feedback.record(value[0] << 8 | value[1], now)
+                value = packet.extension_value(tw_id)
+                if value is not None and len(value) == 2:
+                    feedback.record(value[0] << 8 | value[1], now)
         stats.rtp_received += 1
         ssrc = packet.ssrc
         receiver = self.receivers.get(ssrc) or self._receiver_by_rtx.get(ssrc)

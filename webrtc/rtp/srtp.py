@@ -78,16 +78,19 @@ def split_keying_material(
 RawCall = tuple[
     Any, Any, Any, Callable[[Any, Any, Any], int], Any, int, int, Callable[[bytes], bytes]
 ]
-"""What :func:`_fast_call` calls ``srtp_protect`` with, for a caller that
-writes its packets straight into the buffer (the sender's send path): the
-session's writable buffer, its cdata, the libsrtp context, the libsrtp
-function, the ``int *`` length cell, the longest packet the buffer takes (its
-size less the trailer), the trailer protect adds (:data:`SRTP_TAG_LENGTHS`),
-and the one-packet call (for packets built otherwise).
+"""What :func:`_fast_call` calls libsrtp with, for a loop that calls it itself
+(one Python call less per packet: the sender's send path, the session's
+receive paths): the session's writable buffer, its cdata, the libsrtp context,
+the libsrtp function, the ``int *`` length cell, the longest packet the buffer
+takes (its size less the trailer), the trailer the function adds
+(:data:`SRTP_TAG_LENGTHS` for protect; 0 for unprotect, whose output length is
+read from the cell), and the one-packet call (for the other packets).
 
 Use: write a packet of ``n <= limit`` bytes at the buffer's start, set
-``length[0] = n``, call ``function(context, cdata, length)`` (non-zero: raise
-:func:`raw_error`), and read ``buffer[0 : n + trailer]``."""
+``length[0] = n``, call ``function(context, cdata, length)`` (non-zero: the
+packet failed, :func:`raw_error` the error), and read ``buffer[0 : n +
+trailer]`` (protect) or ``buffer[0 : length[0]]`` (unprotect). A longer packet
+goes through the one-packet call."""
 
 # Octets srtp_protect appends to an RTP packet: the authentication tag, no MKI
 # (our policies set none). RFC 5764 §4.1.2: the HMAC-SHA1 profiles' SRTP tags
@@ -111,12 +114,10 @@ def raw_error(code: int) -> pylibsrtp.Error:
 def _fast_call(
     session: pylibsrtp.Session, function: str, trailer: int, fallback: Callable[[bytes], bytes],
     added: int = 0, incoming: bool = False,
-) -> tuple[Callable[[bytes], bytes], Callable[[list[bytes]], list[bytes]], RawCall | None]:
-    """``session.protect`` and friends without their per-call allocations, a
-    batch form of each (a list in, a list out, raising at the first error),
-    and the raw parts they call libsrtp with (:data:`RawCall`; ``added`` is
-    the trailer ``function`` adds to every packet, and without it there are
-    none).
+) -> tuple[Callable[[bytes], bytes], RawCall | None]:
+    """``session.protect`` and friends without their per-call allocations, and
+    the raw parts they call libsrtp with (:data:`RawCall`; ``added`` is the
+    trailer ``function`` adds to every packet, 0 when it varies).
 
     pylibsrtp allocates a length cell and dereferences the context on every
     call; here both are done once and the libsrtp function is called through
@@ -124,8 +125,7 @@ def _fast_call(
     pylibsrtp lays its session out differently, the public method is used.
     ``incoming`` (unprotect): a packet too long for the buffer is network
     input, refused with :class:`pylibsrtp.Error` like any packet that fails,
-    not with the ValueError of our own packets
-    (and there are no raw parts).
+    not with the ValueError of our own packets (and there are no raw parts).
     """
     try:
         ffi, lib = getattr(pylibsrtp, "ffi"), getattr(pylibsrtp, "lib")  # noqa: B009
@@ -134,12 +134,9 @@ def _fast_call(
         buffer = session._buffer
         call = getattr(lib, function)
     except AttributeError:
-        if incoming:
-            fallback = _refusing_too_long(fallback)
-        return fallback, lambda packets: [fallback(packet) for packet in packets], None
+        return (_refusing_too_long(fallback) if incoming else fallback), None
     length = ffi.new("int *")
     limit = len(cdata) - trailer
-    errors = pylibsrtp.ERRORS
     too_long = pylibsrtp.Error if incoming else ValueError
 
     def process(data: bytes) -> bytes:
@@ -150,17 +147,12 @@ def _fast_call(
         buffer[0:n] = data
         code = call(context, cdata, length)
         if code:
-            raise pylibsrtp.Error(errors[code] if code < len(errors) else str(code))
+            raise raw_error(code)
         return buffer[0 : length[0]]  # type: ignore[no-any-return]
 
-    def process_many(packets: list[bytes]) -> list[bytes]:
-        return [process(packet) for packet in packets]
-
-    # keep the session (which frees the context when collected) alive with them
-    process.session = process_many.session = session  # type: ignore[attr-defined]
-    # the raw parts only for a function that adds a known trailer (protect)
-    raw = (buffer, cdata, context, call, length, limit, added, process) if added else None
-    return process, process_many, raw
+    # keep the session (which frees the context when collected) alive with it
+    process.session = session  # type: ignore[attr-defined]
+    return process, (buffer, cdata, context, call, length, limit, added, process)
 
 
 def _refusing_too_long(unprotect: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
@@ -174,29 +166,6 @@ def _refusing_too_long(unprotect: Callable[[bytes], bytes]) -> Callable[[bytes],
             raise pylibsrtp.Error(str(exc)) from exc
 
     return checked
-
-
-UnprotectParts = tuple[Any, Any, Any, Callable[[Any, Any, Any], int], Any, int]
-"""What ``srtp_unprotect`` is called with, for a receive loop that calls it
-itself (one Python call less per packet): the inbound session's writable
-buffer, its cdata, the libsrtp context, the libsrtp function, the ``int *``
-length cell and the longest packet the buffer takes.
-
-Use: for a packet of ``n <= limit`` bytes, set ``length[0] = n``, copy it to
-``buffer[0:n]``, call ``function(context, cdata, length)`` (non-zero: the
-packet is dropped, :func:`raw_error` the error) and read
-``buffer[0 : length[0]]``. A longer packet goes through the one-packet call."""
-
-
-def _unprotect_parts(session: pylibsrtp.Session, length: Any) -> UnprotectParts | None:
-    """The :data:`UnprotectParts` of ``session`` (as :func:`_fast_call` finds
-    them), or None if this pylibsrtp lays its session out differently."""
-    try:
-        lib = getattr(pylibsrtp, "lib")  # noqa: B009
-        return (session._buffer, session._cdata, session._srtp[0], lib.srtp_unprotect,
-                length, len(session._cdata))
-    except AttributeError:
-        return None
 
 
 @dataclass
@@ -244,24 +213,18 @@ class SrtpSession:
         inbound.window_size = replay_window
         self._outbound = pylibsrtp.Session(policy=outbound)
         self._inbound = pylibsrtp.Session(policy=inbound)
-        # _protect_raw: what the send path writes RTP packets into (None when
-        # this pylibsrtp's internals differ: then it protects with _protect_many)
-        self._protect, self._protect_many, self._protect_raw = _fast_call(
+        # the raw parts: what the send path writes RTP packets into, and what
+        # the receive paths unprotect with (None when this pylibsrtp's
+        # internals differ: then the one-packet calls are used)
+        self._protect, self._protect_raw = _fast_call(
             self._outbound, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN, self._outbound.protect,
             SRTP_TAG_LENGTHS[keys.profile],
         )
         self._protect_rtcp = _fast_call(self._outbound, "srtp_protect_rtcp",
                                         pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN,
                                         self._outbound.protect_rtcp)[0]
-        self._unprotect = _fast_call(self._inbound, "srtp_unprotect", 0,
-                                     self._inbound.unprotect, incoming=True)[0]
-        try:
-            cell = getattr(pylibsrtp, "ffi").new("int *")  # noqa: B009
-        except AttributeError:
-            cell = None
-        # the receive loop's own unprotect call (None: it calls _unprotect)
-        self._unprotect_parts = (
-            _unprotect_parts(self._inbound, cell) if cell is not None else None
+        self._unprotect, self._unprotect_raw = _fast_call(
+            self._inbound, "srtp_unprotect", 0, self._inbound.unprotect, incoming=True
         )
         self._unprotect_rtcp = _fast_call(self._inbound, "srtp_unprotect_rtcp", 0,
                                           self._inbound.unprotect_rtcp, incoming=True)[0]
@@ -291,9 +254,10 @@ class SrtpSession:
         return self._protect(packet)
 
     def protect_many(self, packets: list[bytes]) -> list[bytes]:
-        """:meth:`protect` for a batch (one Python call per packet saved)."""
+        """:meth:`protect` for a batch."""
         self.stats.protected_rtp += len(packets)
-        return self._protect_many(packets)
+        protect = self._protect
+        return [protect(packet) for packet in packets]
 
     def protect_rtcp(self, packet: bytes) -> bytes:
         self.stats.protected_rtcp += 1

@@ -1188,35 +1188,22 @@ class TransportFeedbackGenerator:
         self._next_send: float | None = None
 
     def record(self, sequence: int, now: float) -> None:
-        highest = self._highest
-        if highest is None:
-            self._next_expected = self._highest = sequence
-            self._arrivals[sequence] = now
-        else:
-            # unwrap_sequence(sequence, highest), inlined
-            extended = highest + ((sequence - highest + 0x8000) & 0xFFFF) - 0x8000
-            next_expected = self._next_expected
-            assert next_expected is not None
-            if extended < next_expected:
-                return  # already reported
-            self._arrivals[extended] = now
-            if extended > highest:
-                self._highest = extended
-        if self._next_send is None:
-            self._next_send = now + self.interval
+        self.record_many([sequence], now)
 
     def record_many(self, sequences: list[int], now: float) -> None:
         """:meth:`record` for packets that arrived together at ``now``, in order."""
         if not sequences:
             return
-        if self._highest is None:
-            self.record(sequences[0], now)
+        arrivals = self._arrivals
+        recorded = False
+        if self._highest is None:  # the first: nothing reported before it
+            self._next_expected = self._highest = sequences[0]
+            arrivals[sequences[0]] = now
+            recorded = True
             sequences = sequences[1:]
         highest = self._highest
         next_expected = self._next_expected
         assert highest is not None and next_expected is not None
-        arrivals = self._arrivals
-        recorded = False
         for sequence in sequences:
             # unwrap_sequence(sequence, highest), inlined
             extended = highest + ((sequence - highest + 0x8000) & 0xFFFF) - 0x8000
